@@ -1,0 +1,3 @@
+"""kassa: a self-hostable Smart Glocal-compatible payment-session gateway."""
+
+__version__ = "0.1.0"

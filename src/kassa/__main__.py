@@ -1,0 +1,5 @@
+"""``python -m kassa`` runs the command line."""
+
+from kassa.cli.main import main
+
+main()

@@ -1,0 +1,82 @@
+"""PostgreSQL driver: asyncpg pool, raw SQL, one transaction per batch, 40001/40P01 retried."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from kassa.adapters.db.driver import Result, Row, Stmt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock
+_MAX_TRIES = 5
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=1024)
+def to_dollar(sql: str) -> str:
+    """``?`` placeholders → ``$1, $2, …`` (kassa's SQL never holds a literal ``?``)."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+def _count(status: str) -> int:
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class PostgresDriver:
+    """A pool of asyncpg connections to one database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        """Use an open pool (see ``connect``)."""
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDriver:
+        """Open a pool to ``url``."""
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        return cls(pool)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a read query."""
+        records = await self.pool.fetch(to_dollar(sql), *params)
+        return [tuple(r) for r in records]
+
+    async def write(self, stmts: Sequence[Stmt]) -> list[Result]:
+        """Run the batch in one transaction, retrying serialization failures."""
+        for attempt in range(_MAX_TRIES):
+            try:
+                return await self._write_once(stmts)
+            except asyncpg.PostgresError as exc:
+                if getattr(exc, "sqlstate", None) not in _RETRYABLE or attempt == _MAX_TRIES - 1:
+                    raise
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    async def _write_once(self, stmts: Sequence[Stmt]) -> list[Result]:
+        results: list[Result] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            for stmt in stmts:
+                sql = to_dollar(stmt.sql)
+                if stmt.returning:
+                    records = await conn.fetch(sql, *stmt.params)
+                    rows: list[Row] = [tuple(r) for r in records]
+                    count = len(rows)
+                else:
+                    count = _count(await conn.execute(sql, *stmt.params))
+                    rows = []
+                if stmt.expect is not None and count != stmt.expect:
+                    raise stmt.error()
+                results.append(Result(count, rows))
+        return results
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self.pool.close()

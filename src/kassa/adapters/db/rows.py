@@ -1,0 +1,209 @@
+"""Row ↔ domain mapping shared by both stores: times as epoch µs, aggregates as JSON docs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+
+from kassa.domain.money import Money
+from kassa.domain.project import Project, ProjectSettings
+from kassa.domain.session import (
+    ApiVersion,
+    CardRef,
+    Instrument,
+    PaymentSession,
+    SessionDraft,
+    SessionStatus,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from kassa.domain.json import JSONObject
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """Aware datetime → integer microseconds since the epoch."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    """Integer microseconds since the epoch → aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def opt_from_us(value: int | None) -> datetime | None:
+    """Like ``from_us`` for nullable columns."""
+    return None if value is None else from_us(value)
+
+
+def dumps(value: object) -> str:
+    """Compact JSON text for a ``doc`` column."""
+    return orjson.dumps(value).decode("utf-8")
+
+
+def card_to_json(card: CardRef) -> JSONObject:
+    """A vaulted card reference as stored (no number, no CVC)."""
+    out: JSONObject = {
+        "number_hash": card.number_hash,
+        "brand": card.brand,
+        "last4": card.last4,
+        "bin": card.bin,
+    }
+    for name in ("expiration_month", "expiration_year", "cardholder_name"):
+        value = getattr(card, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def card_from_json(data: dict[str, Any]) -> CardRef:
+    """Inverse of ``card_to_json``."""
+    return CardRef(
+        number_hash=data["number_hash"],
+        brand=data["brand"],
+        last4=data["last4"],
+        bin=data["bin"],
+        expiration_month=data.get("expiration_month"),
+        expiration_year=data.get("expiration_year"),
+        cardholder_name=data.get("cardholder_name"),
+    )
+
+
+def instrument_to_json(value: Instrument | None) -> JSONObject | None:
+    """A stored instrument."""
+    if value is None:
+        return None
+    out: JSONObject = {"type": value.type, "data": value.data}
+    if value.card is not None:
+        out["card"] = card_to_json(value.card)
+    return out
+
+
+def instrument_from_json(data: dict[str, Any] | None) -> Instrument | None:
+    """Inverse of ``instrument_to_json``."""
+    if data is None:
+        return None
+    card = data.get("card")
+    return Instrument(
+        type=data["type"],
+        card=card_from_json(card) if card is not None else None,
+        data=data.get("data") or {},
+    )
+
+
+def money_to_json(value: Money | None) -> JSONObject | None:
+    """``[minor, currency]`` as an object."""
+    return None if value is None else {"amount": value.minor, "currency": value.currency}
+
+
+def money_from_json(data: dict[str, Any] | None) -> Money | None:
+    """Inverse of ``money_to_json``."""
+    return None if data is None else Money(int(data["amount"]), str(data["currency"]))
+
+
+def draft_to_json(draft: SessionDraft) -> JSONObject:
+    """The operation data given at create."""
+    return {
+        "amount": money_to_json(draft.amount),
+        "payment_details": instrument_to_json(draft.payment_details),
+        "payout_details": instrument_to_json(draft.payout_details),
+        "customer": draft.customer,
+        "participant_details": draft.participant_details,
+        "payment_options": draft.payment_options,
+        "metadata": draft.metadata,
+        "has_metadata": draft.has_metadata,
+        "extra": draft.extra,
+    }
+
+
+def draft_from_json(data: dict[str, Any]) -> SessionDraft:
+    """Inverse of ``draft_to_json``."""
+    return SessionDraft(
+        amount=money_from_json(data.get("amount")),
+        payment_details=instrument_from_json(data.get("payment_details")),
+        payout_details=instrument_from_json(data.get("payout_details")),
+        customer=data.get("customer"),
+        participant_details=data.get("participant_details"),
+        payment_options=data.get("payment_options"),
+        metadata=data.get("metadata"),
+        has_metadata=bool(data.get("has_metadata")),
+        extra=data.get("extra") or {},
+    )
+
+
+def session_doc(session: PaymentSession) -> str:
+    """Everything of a session that has no column of its own."""
+    doc: JSONObject = {
+        "draft": draft_to_json(session.draft),
+        "finished_at": None if session.finished_at is None else to_us(session.finished_at),
+        "next_action": session.next_action,
+    }
+    return dumps(doc)
+
+
+def session_params(session: PaymentSession) -> tuple[Any, ...]:
+    """Column values in schema order (id … doc), with the version to be written."""
+    return (
+        session.id,
+        session.project_id,
+        session.status.value,
+        session.api_version.value,
+        session.version,
+        to_us(session.created_at),
+        to_us(session.updated_at),
+        None if session.deadline_at is None else to_us(session.deadline_at),
+        session_doc(session),
+    )
+
+
+SESSION_COLUMNS = (
+    "id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc"
+)
+
+
+def session_from_row(row: Sequence[Any]) -> PaymentSession:
+    """A session from a row selected as ``SESSION_COLUMNS``."""
+    doc = cast("dict[str, Any]", orjson.loads(row[8]))
+    return PaymentSession(
+        id=row[0],
+        project_id=row[1],
+        status=SessionStatus(row[2]),
+        api_version=ApiVersion(row[3]),
+        version=row[4],
+        created_at=from_us(row[5]),
+        updated_at=from_us(row[6]),
+        draft=draft_from_json(doc["draft"]),
+        finished_at=opt_from_us(doc.get("finished_at")),
+        next_action=doc.get("next_action"),
+        deadline_at=opt_from_us(row[7]),
+    )
+
+
+def settings_to_json(settings: ProjectSettings) -> str:
+    """Project settings as stored."""
+    return dumps(
+        {
+            "auto_confirm": settings.auto_confirm,
+            "two_step_capture": settings.two_step_capture,
+            "partial_refunds": settings.partial_refunds,
+        },
+    )
+
+
+def project_from_row(row: Sequence[Any], keys: tuple[str, ...]) -> Project:
+    """A project from ``id, name, webhook_url, settings, created_at`` and its active keys."""
+    settings = orjson.loads(row[3])
+    return Project(
+        id=row[0],
+        name=row[1],
+        webhook_url=row[2],
+        settings=ProjectSettings(**settings),
+        created_at=from_us(row[4]),
+        public_keys=keys,
+    )

@@ -1,0 +1,153 @@
+"""The database schema as SQLAlchemy Core metadata, used by Alembic only (never at run time).
+
+Times are integer microseconds since the Unix epoch (UTC) in both dialects; aggregates are
+JSON documents in ``doc`` with the columns that queries filter on beside them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid alias
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+project_keys = sa.Table(
+    "project_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("retired_at", sa.BigInteger),
+    sa.Index("ix_project_keys_project", "project_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("api_version", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
+    sa.Column("doc", sa.Text, nullable=False),
+    sa.Index("ix_sessions_project_created", "project_id", "created_at"),
+    sa.Index("ix_sessions_deadline", "deadline_at"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("project_id", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("lease_until", sa.BigInteger, nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_idempotency_expires", "expires_at"),
+)
+
+vault_cards = sa.Table(
+    "vault_cards",
+    metadata,
+    sa.Column("project_id", sa.Text, primary_key=True),
+    sa.Column("number_hash", sa.Text, primary_key=True),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("card", sa.Text, nullable=False),  # masked card JSON: brand, last4, bin, expiry
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # pending, delivered, failed, skipped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("give_up_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", sa.BigInteger),
+    sa.Column("finished_at", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("replay_of", sa.BigInteger),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_session", "session_id", "id"),
+    sa.Index("ix_outbox_project", "project_id", "id"),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("outbox_id", sa.BigInteger, nullable=False),
+    sa.Column("attempted_at", sa.BigInteger, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("response_excerpt", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_delivery_attempts_outbox", "outbox_id"),
+)
+
+ledger_transactions = sa.Table(
+    "ledger_transactions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text),
+    sa.Column("operation_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_tx_project", "project_id", "created_at"),
+)
+
+ledger_postings = sa.Table(
+    "ledger_postings",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("transaction_id", sa.Text, sa.ForeignKey("ledger_transactions.id"), nullable=False),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("operation_id", sa.Text, nullable=False),
+    sa.Index("ix_ledger_postings_account", "project_id", "account", "currency"),
+    sa.Index("ix_ledger_postings_operation", "operation_id"),
+)
+
+recurrent_tokens = sa.Table(
+    "recurrent_tokens",
+    metadata,
+    sa.Column("token", sa.Text, primary_key=True),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("session_id", sa.Text, nullable=False),
+    sa.Column("payment_id", sa.Text, nullable=False),
+    sa.Column("number_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("disabled_at", sa.BigInteger),
+    sa.Index("ix_recurrent_tokens_project", "project_id"),
+)

@@ -1,0 +1,371 @@
+"""The repository over either driver: one set of SQL (``?`` placeholders) for both dialects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+import orjson
+
+from kassa.adapters.db import rows
+from kassa.adapters.db.driver import Driver, Row, Stmt
+from kassa.domain.errors import IdempotencyKeyAlreadyExists
+from kassa.domain.project import MAX_ACTIVE_KEYS, Project
+from kassa.service.ports import (
+    IdempotencyClaim,
+    IdempotencyRecord,
+    IdempotencyState,
+    OutboxMessage,
+    VaultEntry,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from types import TracebackType
+
+    from kassa.domain.session import PaymentSession
+
+_PROJECT_SELECT = (
+    "SELECT p.id, p.name, p.webhook_url, p.settings, p.created_at, k.public_key_pem "
+    "FROM projects p LEFT JOIN project_keys k "
+    "ON k.project_id = p.id AND k.retired_at IS NULL "
+)
+
+
+def _claim_lost() -> IdempotencyKeyAlreadyExists:
+    return IdempotencyKeyAlreadyExists("idempotency key was taken over by another request")
+
+
+def _projects(found: list[Row]) -> list[Project]:
+    keys: dict[str, list[str]] = {}
+    heads: dict[str, Row] = {}
+    for row in found:
+        heads.setdefault(row[0], row)
+        if row[5] is not None:
+            keys.setdefault(row[0], []).append(row[5])
+    return [rows.project_from_row(r, tuple(keys.get(pid, ()))) for pid, r in heads.items()]
+
+
+class SqlUnitOfWork:
+    """Collects statements; ``commit`` hands them to the driver as one transaction."""
+
+    def __init__(self, driver: Driver) -> None:
+        """Start empty."""
+        self._driver = driver
+        self._stmts: list[Stmt] = []
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        """Begin collecting."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Drop whatever was not committed."""
+        self._stmts.clear()
+
+    def add(self, stmt: Stmt) -> None:
+        """Queue a raw statement (for adapters extending the store)."""
+        self._stmts.append(stmt)
+
+    def add_session(self, session: PaymentSession) -> None:
+        """Insert a new session."""
+        self._stmts.append(
+            Stmt(
+                f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows.session_params(session),
+            ),
+        )
+
+    def update_session(self, session: PaymentSession) -> None:
+        """Write the session if nobody changed it since it was loaded; bump its version."""
+        self._stmts.append(
+            Stmt(
+                "UPDATE sessions SET status = ?, version = ?, updated_at = ?, deadline_at = ?, "
+                "doc = ? WHERE id = ? AND project_id = ? AND version = ?",
+                (
+                    session.status.value,
+                    session.version + 1,
+                    rows.to_us(session.updated_at),
+                    None if session.deadline_at is None else rows.to_us(session.deadline_at),
+                    rows.session_doc(session),
+                    session.id,
+                    session.project_id,
+                    session.version,
+                ),
+                expect=1,
+            ),
+        )
+
+    def add_vault_entry(self, entry: VaultEntry) -> None:
+        """Store an encrypted card once per project and hash."""
+        self._stmts.append(
+            Stmt(
+                "INSERT INTO vault_cards (project_id, number_hash, ciphertext, card, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, number_hash) DO NOTHING",
+                (
+                    entry.project_id,
+                    entry.card.number_hash,
+                    entry.ciphertext,
+                    rows.dumps(rows.card_to_json(entry.card)),
+                    rows.to_us(entry.created_at),
+                ),
+            ),
+        )
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        """Queue a signed webhook (``skipped`` if the project has no URL)."""
+        created = rows.to_us(message.created_at)
+        self._stmts.append(
+            Stmt(
+                "INSERT INTO outbox (project_id, session_id, event_type, body, signature, status, "
+                "attempts, created_at, next_attempt_at, give_up_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                (
+                    message.project_id,
+                    message.session_id,
+                    message.event_type,
+                    message.body,
+                    message.signature,
+                    "pending" if message.deliver else "skipped",
+                    created,
+                    created,
+                    created,
+                ),
+            ),
+        )
+
+    def complete_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
+        """Store the final response under the claimed key."""
+        self._stmts.append(
+            Stmt(
+                "UPDATE idempotency_keys SET state = ?, response_status = ?, response_body = ? "
+                "WHERE project_id = ? AND key = ? AND owner = ? AND state = ?",
+                (
+                    IdempotencyState.DONE.value,
+                    status,
+                    body,
+                    claim.project_id,
+                    claim.key,
+                    claim.owner,
+                    IdempotencyState.RUNNING.value,
+                ),
+                expect=1,
+                error=_claim_lost,
+            ),
+        )
+
+    async def commit(self) -> None:
+        """Apply every queued statement in one transaction."""
+        if self._stmts:
+            await self._driver.write(list(self._stmts))
+        self._stmts.clear()
+        self.committed = True
+
+
+class SqlStore:
+    """``service.ports.Store`` over SQLite or PostgreSQL."""
+
+    def __init__(self, driver: Driver) -> None:
+        """Wrap an open driver."""
+        self.driver = driver
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.driver.dialect
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work."""
+        return SqlUnitOfWork(self.driver)
+
+    async def get_project(self, project_id: str) -> Project | None:
+        """The project with its active keys, or None."""
+        found = await self.driver.fetch(
+            _PROJECT_SELECT + "WHERE p.id = ? ORDER BY k.id", (project_id,)
+        )
+        projects = _projects(found)
+        return projects[0] if projects else None
+
+    async def list_projects(self) -> list[Project]:
+        """Every project, oldest first."""
+        found = await self.driver.fetch(_PROJECT_SELECT + "ORDER BY p.created_at, p.id, k.id")
+        return _projects(found)
+
+    async def add_project(self, project: Project) -> None:
+        """Insert the project and its keys in one transaction."""
+        created = rows.to_us(project.created_at)
+        stmts = [
+            Stmt(
+                "INSERT INTO projects (id, name, webhook_url, settings, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    project.id,
+                    project.name,
+                    project.webhook_url,
+                    rows.settings_to_json(project.settings),
+                    created,
+                ),
+            ),
+        ]
+        stmts += [
+            Stmt(
+                "INSERT INTO project_keys (project_id, public_key_pem, created_at) "
+                "VALUES (?, ?, ?)",
+                (project.id, pem, created),
+            )
+            for pem in project.public_keys
+        ]
+        await self.driver.write(stmts)
+
+    async def set_webhook_url(self, project_id: str, url: str | None) -> bool:
+        """Set or clear the webhook URL."""
+        [result] = await self.driver.write(
+            [Stmt("UPDATE projects SET webhook_url = ? WHERE id = ?", (url, project_id))],
+        )
+        return result.rowcount == 1
+
+    async def set_project_settings(self, project: Project) -> None:
+        """Store the project's settings."""
+        await self.driver.write(
+            [
+                Stmt(
+                    "UPDATE projects SET settings = ? WHERE id = ?",
+                    (rows.settings_to_json(project.settings), project.id),
+                    expect=1,
+                ),
+            ],
+        )
+
+    async def add_public_key(self, project_id: str, pem: str, now: datetime) -> None:
+        """Add a key; keep the newest two active, retire older ones."""
+        at = rows.to_us(now)
+        await self.driver.write(
+            [
+                Stmt(
+                    "INSERT INTO project_keys (project_id, public_key_pem, created_at) "
+                    "VALUES (?, ?, ?)",
+                    (project_id, pem, at),
+                ),
+                Stmt(
+                    "UPDATE project_keys SET retired_at = ? WHERE project_id = ? "
+                    "AND retired_at IS NULL AND id NOT IN (SELECT id FROM project_keys "
+                    "WHERE project_id = ? AND retired_at IS NULL ORDER BY id DESC LIMIT ?)",
+                    (at, project_id, project_id, MAX_ACTIVE_KEYS),
+                ),
+            ],
+        )
+
+    async def get_session(self, project_id: str, session_id: str) -> PaymentSession | None:
+        """The project's session or None; another project's id is simply not found."""
+        found = await self.driver.fetch(
+            f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ? AND project_id = ?",
+            (session_id, project_id),
+        )
+        return rows.session_from_row(found[0]) if found else None
+
+    async def count_sessions(self, project_id: str | None = None) -> int:
+        """How many sessions exist (for one project, or all)."""
+        if project_id is None:
+            found = await self.driver.fetch("SELECT COUNT(*) FROM sessions")
+        else:
+            found = await self.driver.fetch(
+                "SELECT COUNT(*) FROM sessions WHERE project_id = ?",
+                (project_id,),
+            )
+        return int(found[0][0])
+
+    async def get_vault_entry(self, project_id: str, number_hash: str) -> VaultEntry | None:
+        """The project's vaulted card, or None."""
+        found = await self.driver.fetch(
+            "SELECT ciphertext, card, created_at FROM vault_cards "
+            "WHERE project_id = ? AND number_hash = ?",
+            (project_id, number_hash),
+        )
+        if not found:
+            return None
+        card = rows.card_from_json(orjson.loads(found[0][1]))
+        return VaultEntry(
+            project_id=project_id,
+            card=card,
+            ciphertext=bytes(found[0][0]),
+            created_at=rows.from_us(found[0][2]),
+        )
+
+    async def claim_idempotency(
+        self,
+        record: IdempotencyRecord,
+        now: datetime,
+    ) -> IdempotencyRecord | None:
+        """Own the key (insert, or take over an abandoned or expired one) or return it."""
+        at = rows.to_us(now)
+        lease = rows.to_us(record.lease_until)
+        fields: tuple[Any, ...] = (record.fingerprint, record.owner, lease)
+        insert, takeover = await self.driver.write(
+            [
+                Stmt(
+                    "INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, "
+                    "lease_until, state, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?) "
+                    "ON CONFLICT (project_id, key) DO NOTHING",
+                    (record.project_id, record.key, *fields, at, rows.to_us(record.expires_at)),
+                ),
+                Stmt(
+                    "UPDATE idempotency_keys SET fingerprint = ?, owner = ?, lease_until = ?, "
+                    "state = 'running', response_status = NULL, response_body = NULL, "
+                    "created_at = ?, expires_at = ? WHERE project_id = ? AND key = ? "
+                    "AND owner <> ? AND ((state = 'running' AND lease_until < ?) "
+                    "OR expires_at < ?)",
+                    (
+                        *fields,
+                        at,
+                        rows.to_us(record.expires_at),
+                        record.project_id,
+                        record.key,
+                        record.owner,
+                        at,
+                        at,
+                    ),
+                ),
+            ],
+        )
+        if insert.rowcount + takeover.rowcount == 1:
+            return None
+        found = await self.driver.fetch(
+            "SELECT fingerprint, state, owner, lease_until, response_status, response_body "
+            "FROM idempotency_keys WHERE project_id = ? AND key = ?",
+            (record.project_id, record.key),
+        )
+        if not found:  # released between our insert and this read: report it as running
+            return record
+        fp, state, owner, lease_until, status, body = found[0]
+        return IdempotencyRecord(
+            project_id=record.project_id,
+            key=record.key,
+            fingerprint=fp,
+            state=IdempotencyState(state),
+            owner=owner,
+            lease_until=rows.from_us(lease_until),
+            expires_at=record.expires_at,
+            response_status=status,
+            response_body=None if body is None else bytes(body),
+        )
+
+    async def release_idempotency(self, claim: IdempotencyClaim) -> None:
+        """Delete a running key this request owns."""
+        await self.driver.write(
+            [
+                Stmt(
+                    "DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND owner = ? "
+                    "AND state = 'running'",
+                    (claim.project_id, claim.key, claim.owner),
+                ),
+            ],
+        )
+
+    async def close(self) -> None:
+        """Close the driver."""
+        await self.driver.close()

@@ -1,0 +1,1 @@
+"""HTTP edge: FastAPI app, auth, wire schemas, error mapping."""

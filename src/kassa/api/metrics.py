@@ -1,0 +1,26 @@
+"""Prometheus metrics for the API, labelled by route template and outcome."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class ApiMetrics:
+    """Counters and histograms of one app (its own registry, so tests can build two apps)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Create the metrics in ``registry`` (a new one by default)."""
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "kassa_requests",
+            "API requests by method and outcome (ok or the error code)",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "kassa_request_duration_seconds",
+            "API request latency by method",
+            ["method"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )

@@ -1,0 +1,89 @@
+"""Composition root: Settings → store, clock, vault, server key. The one place that chooses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kassa.adapters.db.migrate import head_revision
+from kassa.adapters.db.postgres import PostgresDriver
+from kassa.adapters.db.sqlite import SqliteDriver
+from kassa.adapters.db.store import SqlStore
+from kassa.adapters.keys import ServerKey
+from kassa.adapters.vault import AesVault
+from kassa.config import ConfigError
+from kassa.service.deps import Deps
+from kassa.service.idempotency import IdempotencyPolicy
+
+if TYPE_CHECKING:
+    from kassa.adapters.db.driver import Driver
+    from kassa.config import Settings
+    from kassa.service.ports import Clock
+
+
+class SystemClock:
+    """The real UTC clock."""
+
+    def now(self) -> datetime:
+        """Current aware UTC time."""
+        return datetime.now(UTC)
+
+
+def sqlite_path(database_url: str) -> str:
+    """The file path of a ``sqlite:///`` URL."""
+    return database_url.removeprefix("sqlite:///")
+
+
+async def open_driver(database_url: str) -> Driver:
+    """Open the driver for a URL; the schema must be at the newest migration."""
+    driver: Driver
+    if database_url.startswith("sqlite:///"):
+        driver = SqliteDriver(sqlite_path(database_url))
+    else:
+        driver = await PostgresDriver.connect(database_url)
+    try:
+        found = await driver.fetch("SELECT version_num FROM alembic_version")
+    except Exception:  # noqa: BLE001 - any failure here means "not migrated"
+        found = []
+    if not found or found[0][0] != head_revision():
+        await driver.close()
+        msg = f"database {database_url} is not migrated to {head_revision()}: run `kassa migrate`"
+        raise ConfigError(msg)
+    return driver
+
+
+async def open_store(database_url: str) -> SqlStore:
+    """A store over the database at ``database_url``."""
+    return SqlStore(await open_driver(database_url))
+
+
+@dataclass(slots=True)
+class Container:
+    """Everything a running kassa process holds open."""
+
+    deps: Deps
+    store: SqlStore
+    server_key: ServerKey
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.store.close()
+
+
+async def build(settings: Settings, clock: Clock | None = None) -> Container:
+    """Open the store and load keys for ``settings``."""
+    store = await open_store(settings.database_url)
+    server_key = ServerKey(settings.server_key, create=settings.sandbox)
+    vault = AesVault.from_file(settings.vault_key, create=settings.sandbox)
+    deps = Deps(
+        store=store,
+        clock=clock or SystemClock(),
+        vault=vault,
+        signer=server_key,
+        idempotency=IdempotencyPolicy(
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            lease=timedelta(seconds=settings.idempotency_lease_seconds),
+        ),
+    )
+    return Container(deps=deps, store=store, server_key=server_key)

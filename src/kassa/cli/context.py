@@ -1,0 +1,55 @@
+"""Shared CLI plumbing: settings from flags + env, a store for one command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+from kassa.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Coroutine
+
+    from kassa.adapters.db.store import SqlStore
+
+T = TypeVar("T")
+
+DatabaseUrl = typer.Option(
+    None,
+    "--database-url",
+    help="sqlite:///path or postgresql://… (env KASSA_DATABASE_URL)",
+)
+
+
+def settings(**overrides: Any) -> Settings:  # noqa: ANN401
+    """Settings from the environment, flags winning; a bad value exits with its key named."""
+    try:
+        return Settings.from_env(os.environ, **overrides)
+    except ConfigError as exc:
+        typer.echo(f"kassa: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion."""
+    return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def opened_store(config: Settings) -> AsyncIterator[SqlStore]:
+    """A store for the duration of one command."""
+    from kassa.bootstrap import open_store  # noqa: PLC0415 - keep `kassa --help` fast
+
+    try:
+        store = await open_store(config.database_url)
+    except ConfigError as exc:
+        typer.echo(f"kassa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -1,0 +1,196 @@
+"""``kassa projects …``: create, list, set-webhook, add-key, settings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path  # noqa: TC003 - Typer reads the annotations at run time
+from typing import TYPE_CHECKING
+
+import typer
+
+from kassa.adapters.keys import KeyError_, ServerKey, load_public_key, write_key_pair
+from kassa.cli.context import DatabaseUrl, opened_store, run, settings
+from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.project import Project, ProjectSettings
+from kassa.domain.webhook_url import WebhookUrlError, check_webhook_url
+
+if TYPE_CHECKING:
+    from kassa.config import Settings
+
+app = typer.Typer(help="Manage projects (API tenants), their keys and webhook URLs.")
+
+
+def _read_public_key(path: Path) -> str:
+    try:
+        pem = path.read_text(encoding="ascii")
+        load_public_key(pem)
+    except (OSError, UnicodeDecodeError, KeyError_) as exc:
+        typer.echo(f"kassa: {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return pem
+
+
+def _webhook(url: str | None, config: Settings) -> str | None:
+    if url is None:
+        return None
+    try:
+        return check_webhook_url(url, allow_private=config.sandbox)
+    except WebhookUrlError as exc:
+        typer.echo(f"kassa: --webhook-url: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def create_project(
+    config: Settings,
+    *,
+    name: str,
+    public_pem: str,
+    webhook_url: str | None,
+    project_settings: ProjectSettings,
+) -> Project:
+    """Insert a new project with one public key."""
+    project = Project(
+        id=new_id(IdPrefix.PROJECT),
+        name=name,
+        public_keys=(public_pem,),
+        created_at=datetime.now(UTC),
+        webhook_url=webhook_url,
+        settings=project_settings,
+    )
+    async with opened_store(config) as store:
+        await store.add_project(project)
+    return project
+
+
+@app.command("create")
+def create(  # noqa: PLR0917 - Typer options
+    name: str = typer.Option(..., "--name", help="Display name"),
+    public_key: Path | None = typer.Option(None, "--public-key", help="Partner public key PEM"),
+    generate_keys: Path | None = typer.Option(
+        None,
+        "--generate-keys",
+        help="Write a fresh RSA-2048 partner key pair into this folder",
+    ),
+    webhook_url: str | None = typer.Option(None, "--webhook-url"),
+    auto_confirm: bool = typer.Option(False, "--auto-confirm", help="Skip ready_to_confirm"),
+    two_step_capture: bool = typer.Option(False, "--two-step-capture", help="Delayed capture"),
+    partial_refunds: bool = typer.Option(True, "--partial-refunds/--no-partial-refunds"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Create a project; prints its id and the server public key."""
+    config = settings(database_url=database_url)
+    if (public_key is None) == (generate_keys is None):
+        typer.echo("kassa: give exactly one of --public-key FILE or --generate-keys DIR", err=True)
+        raise typer.Exit(2)
+    paths: dict[str, str] = {}
+    if generate_keys is not None:
+        generate_keys.mkdir(parents=True, exist_ok=True)
+        private_path = generate_keys / "partner_private.pem"
+        public_path = generate_keys / "partner_public.pem"
+        write_key_pair(private_path, public_path)
+        paths = {"private_key_path": str(private_path), "public_key_path": str(public_path)}
+        public_key = public_path
+    pem = _read_public_key(public_key) if public_key is not None else ""
+    project = run(
+        create_project(
+            config,
+            name=name,
+            public_pem=pem,
+            webhook_url=_webhook(webhook_url, config),
+            project_settings=ProjectSettings(
+                auto_confirm=auto_confirm,
+                two_step_capture=two_step_capture,
+                partial_refunds=partial_refunds,
+            ),
+        ),
+    )
+    server = ServerKey(config.server_key, create=config.sandbox)
+    out = {"project_id": project.id, "server_public_key_pem": server.public_pem, **paths}
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(f"project {project.id} ({name}) created")
+        for key, value in paths.items():
+            typer.echo(f"{key}: {value}")
+        typer.echo(f"server public key: {server.public_path}")
+
+
+@app.command("list")
+def list_projects(
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """List projects."""
+    config = settings(database_url=database_url)
+
+    async def fetch() -> list[Project]:
+        async with opened_store(config) as store:
+            return await store.list_projects()
+
+    projects = run(fetch())
+    rows = [
+        {
+            "project_id": p.id,
+            "name": p.name,
+            "webhook_url": p.webhook_url,
+            "keys": len(p.public_keys),
+            "auto_confirm": p.settings.auto_confirm,
+            "two_step_capture": p.settings.two_step_capture,
+            "partial_refunds": p.settings.partial_refunds,
+            "created_at": p.created_at.isoformat(),
+        }
+        for p in projects
+    ]
+    if as_json:
+        typer.echo(json.dumps({"projects": rows}))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['project_id']}  {row['name']}  webhook={row['webhook_url'] or '-'}  "
+            f"keys={row['keys']}",
+        )
+
+
+@app.command("set-webhook")
+def set_webhook(
+    project_id: str,
+    url: str = typer.Argument(..., help="http(s) URL, or '' to stop deliveries"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Set (or clear with '') the project's webhook URL."""
+    config = settings(database_url=database_url)
+    value = _webhook(url, config) if url else None
+
+    async def apply() -> bool:
+        async with opened_store(config) as store:
+            return await store.set_webhook_url(project_id, value)
+
+    if not run(apply()):
+        typer.echo(f"kassa: no project {project_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"webhook URL of {project_id}: {value or '(none)'}")
+
+
+@app.command("add-key")
+def add_key(
+    project_id: str,
+    public_key: Path = typer.Option(..., "--public-key", help="New partner public key PEM"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Add a public key for rotation; the newest two verify, older ones are retired."""
+    config = settings(database_url=database_url)
+    pem = _read_public_key(public_key)
+
+    async def apply() -> bool:
+        async with opened_store(config) as store:
+            if await store.get_project(project_id) is None:
+                return False
+            await store.add_public_key(project_id, pem, datetime.now(UTC))
+            return True
+
+    if not run(apply()):
+        typer.echo(f"kassa: no project {project_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"key added to {project_id}")

@@ -1,0 +1,111 @@
+"""Settings, read once into a frozen object. Every setting has a ``KASSA_<NAME>`` env twin."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the ``KASSA_*`` key."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything kassa reads from its environment; components get it as an argument."""
+
+    database_url: str = "sqlite:///var/kassa.sqlite3"
+    host: str = "127.0.0.1"
+    port: int = 8131
+    data_dir: Path = Path("var")
+    server_key_path: Path | None = None  # default: <data_dir>/keys/server_private.pem
+    vault_key_path: Path | None = None  # default: <data_dir>/keys/vault.key
+    sandbox: bool = True  # loopback/private webhook URLs allowed; sandbox processor
+    max_body_bytes: int = 1024 * 1024
+    idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: int = 60
+    log_level: str = "info"
+    log_json: bool = True
+    worker: bool = True  # run webhook delivery + sweeper inside `kassa serve`
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_interval_seconds: float = 15 * 60.0
+    webhook_give_up_seconds: float = 30 * 60.0
+    webhook_first_delay_seconds: float = 5.0
+    worker_poll_seconds: float = 0.2
+    worker_batch: int = 50
+    worker_concurrency: int = 64
+    confirm_timeout_seconds: float = 240 * 60.0
+    action_timeout_seconds: float = 60 * 60.0
+    hold_timeout_seconds: float = 5 * 24 * 3600.0
+    public_url: str = ""  # base for links such as the 3DS page; default http://host:port
+
+    @property
+    def server_key(self) -> Path:
+        """Path of the server's private key PEM."""
+        return self.server_key_path or self.data_dir / "keys" / "server_private.pem"
+
+    @property
+    def vault_key(self) -> Path:
+        """Path of the vault's secret key file."""
+        return self.vault_key_path or self.data_dir / "keys" / "vault.key"
+
+    @property
+    def base_url(self) -> str:
+        """Public base URL of this server."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:  # noqa: ANN401
+        """Read ``KASSA_*`` keys from ``environ``; explicit ``overrides`` win over the env."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            key = f"KASSA_{f.name.upper()}"
+            if key in environ:
+                values[f.name] = _parse(key, environ[key], f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Fail fast on values that cannot work."""
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            msg = "KASSA_DATABASE_URL: must start with sqlite:/// or postgresql://"
+            raise ConfigError(msg)
+        if not 0 < self.port < 65536:  # noqa: PLR2004
+            msg = "KASSA_PORT: must be 1..65535"
+            raise ConfigError(msg)
+        if self.max_body_bytes <= 0:
+            msg = "KASSA_MAX_BODY_BYTES: must be positive"
+            raise ConfigError(msg)
+
+
+def _parse(key: str, raw: str, kind: object) -> object:
+    text = str(kind)
+    try:
+        if "bool" in text:
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(raw)  # noqa: TRY301 - one handler names the key for every type
+        if text.startswith("int"):
+            return int(raw)
+        if text.startswith("float"):
+            return float(raw)
+        if "Path" in text:
+            return Path(raw) if raw else None
+    except ValueError:
+        msg = f"{key}: malformed value {raw!r} for {text}"
+        raise ConfigError(msg) from None
+    return raw

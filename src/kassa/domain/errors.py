@@ -1,0 +1,121 @@
+"""kassa's one exception tree. Each class carries a stable wire code and knows nothing of HTTP.
+
+``api/errors.py`` maps a code to an HTTP status, once, for the whole program.
+
+KassaError                       any failure a caller may see (code: internal_error)
+├── InvalidRequest               malformed JSON or a schema violation (invalid_request)
+│   └── BodyTooLarge             request body over the limit (invalid_request, 413)
+├── MethodNotFound               no such API method path (invalid_request, 404)
+├── IdempotencyKeyAlreadyExists  key running, or reused with another body
+├── IdentificationError          unknown or missing X-PARTNER-PROJECT
+├── AuthenticationError          missing, garbled or wrong X-PARTNER-SIGN
+├── AuthorizationError           method disabled for the project
+├── SessionNotFound              no such session for this project (never leaks others')
+├── InvalidSessionStatus         operation not allowed in the current state
+├── BusinessDecline              a 422 decline that is not an operation result
+│   ├── InsufficientFunds        payout above the wallet balance
+│   ├── RefundAmountExceeded     refunds would pass the captured amount
+│   └── RecurrentTokenInactive   the recurrent token was disabled
+├── ConcurrentUpdate             optimistic version check lost (retried internally)
+└── InternalError                anything unexpected; never carries a trace to the wire
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class KassaError(Exception):
+    """Base of every error kassa reports; ``code`` is the stable wire code."""
+
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, description: str = "") -> None:
+        super().__init__(description or self.code)
+        self.description = description or self.code
+
+
+class InvalidRequest(KassaError):
+    """The request is malformed or violates the schema; the description names the field."""
+
+    code = "invalid_request"
+
+
+class BodyTooLarge(InvalidRequest):
+    """The request body is larger than the configured limit."""
+
+
+class MethodNotFound(KassaError):
+    """The path names no API method."""
+
+    code = "invalid_request"
+
+
+class IdempotencyKeyAlreadyExists(KassaError):
+    """The idempotency key is in use by a running request, or was used with another body."""
+
+    code = "idempotency_key_already_exists"
+
+
+class IdentificationError(KassaError):
+    """The project is unknown or the project header is missing."""
+
+    code = "identification_error"
+
+
+class AuthenticationError(KassaError):
+    """The request signature is missing, garbled or does not verify."""
+
+    code = "authentication_error"
+
+
+class AuthorizationError(KassaError):
+    """The project may not call this method."""
+
+    code = "authorization_error"
+
+
+class SessionNotFound(KassaError):
+    """No session with this id belongs to the calling project."""
+
+    code = "session_not_found"
+
+
+class InvalidSessionStatus(KassaError):
+    """The operation is not allowed in the current state; the description says which."""
+
+    code = "invalid_session_status"
+
+
+class BusinessDecline(KassaError):
+    """A business rule refused the operation before it started."""
+
+
+class InsufficientFunds(BusinessDecline):
+    """The payout wallet does not cover the amount."""
+
+    code = "insufficient_funds"
+
+
+class RefundAmountExceeded(BusinessDecline):
+    """The refunds of a payment would exceed what was captured."""
+
+    code = "refund_amount_exceeded"
+
+
+class RecurrentTokenInactive(BusinessDecline):
+    """The recurrent token is disabled."""
+
+    code = "recurrent_token_inactive"
+
+
+class ConcurrentUpdate(KassaError):
+    """Another transaction changed the aggregate first; the use case is retried."""
+
+    code = "internal_error"
+
+
+class InternalError(KassaError):
+    """Something unexpected; the wire sees only the code."""
+
+    code = "internal_error"

@@ -1,0 +1,46 @@
+"""Which webhook URLs a project may register (the SSRF guard's static half)."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+_MAX_URL = 2048
+
+
+class WebhookUrlError(ValueError):
+    """The URL is not an acceptable webhook target."""
+
+
+def is_private_host(host: str) -> bool:
+    """True for loopback, private, link-local and other non-public literal addresses."""
+    if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(
+        ".localhost",
+    ):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """Return ``url`` if it is http(s) with a host; private hosts only if ``allow_private``."""
+    if len(url) > _MAX_URL:
+        msg = "URL is too long"
+        raise WebhookUrlError(msg)
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        msg = "URL must be http or https"
+        raise WebhookUrlError(msg)
+    if not parts.hostname:
+        msg = "URL must name a host"
+        raise WebhookUrlError(msg)
+    if parts.username or parts.password:
+        msg = "URL must not carry credentials"
+        raise WebhookUrlError(msg)
+    if not allow_private and is_private_host(parts.hostname):
+        msg = "private and loopback addresses are allowed only in sandbox mode"
+        raise WebhookUrlError(msg)
+    return url

@@ -1,0 +1,90 @@
+"""structlog set-up: one JSON line per event; card numbers, CVCs, keys and signatures redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import structlog
+
+from kassa.domain.card import luhn_valid
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, MutableMapping
+
+_SECRET_KEYS = frozenset(
+    {
+        "number",
+        "pan",
+        "security_code",
+        "cvc",
+        "cvv",
+        "signature",
+        "x-partner-sign",
+        "x_partner_sign",
+        "private_key",
+        "password",
+        "body",
+    },
+)
+_DIGIT_RUN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
+
+
+def _mask_pan(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    if luhn_valid(digits):
+        return f"{digits[:6]}…{digits[-4:]}"
+    return match.group(0)
+
+
+def scrub(value: Any) -> Any:  # noqa: ANN401 - any logged value
+    """Mask Luhn-valid digit runs and PEM blocks in strings; walk containers."""
+    if isinstance(value, str):
+        return _PEM.sub("[pem]", _DIGIT_RUN.sub(_mask_pan, value))
+    if isinstance(value, dict):
+        return {
+            k: "[redacted]" if str(k).lower() in _SECRET_KEYS else scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def redact(
+    _logger: Any,  # noqa: ANN401 - structlog's processor signature
+    _name: str,
+    event: MutableMapping[str, Any],
+) -> Mapping[str, Any]:
+    """Structlog processor: never let a card number, CVC, key or signature out."""
+    return scrub(dict(event))  # type: ignore[no-any-return]
+
+
+def configure(level: str = "info", *, json: bool = True) -> None:
+    """Configure structlog once per process."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()],
+        ),
+        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer)
+        if json
+        else structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,1 @@
+"""Use cases: orchestrate the domain over ports; no SQL, no HTTP."""

@@ -1,0 +1,95 @@
+"""``X-PARTNER-IDEMPOTENCY-KEY``: key + body fingerprint; running → conflict; done → replay.
+
+The response is stored by the same transaction that commits the request's writes (the use
+case calls ``uow.complete_idempotency``), so a replay can never disagree with the database. A
+request that fails releases its key: errors are not replayed and the client may retry. A key
+whose request died before committing is taken over once its lease has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from kassa.domain.errors import IdempotencyKeyAlreadyExists, InvalidRequest
+from kassa.service.ports import IdempotencyClaim, IdempotencyRecord, IdempotencyState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from kassa.service.ports import Clock, Store
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP status and the exact body bytes sent."""
+
+    status: int
+    body: bytes
+    session_id: str | None = None  # for the request log; unknown on a replay
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyPolicy:
+    """How long keys are kept and how long a running request holds its key."""
+
+    ttl: timedelta = timedelta(hours=24)
+    lease: timedelta = timedelta(seconds=60)
+
+
+def fingerprint(method: str, body: bytes) -> str:
+    """What makes two requests "the same": the method path and the exact body bytes."""
+    digest = hashlib.sha256()
+    digest.update(method.encode("utf-8"))
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+async def run_idempotent(
+    store: Store,
+    clock: Clock,
+    policy: IdempotencyPolicy,
+    *,
+    project_id: str,
+    key: str | None,
+    request_fingerprint: str,
+    run: Callable[[IdempotencyClaim | None], Awaitable[Reply]],
+) -> Reply:
+    """Run ``run`` once per key; replay its stored reply for the same request."""
+    if key is None:
+        return await run(None)
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        msg = f"X-PARTNER-IDEMPOTENCY-KEY: must be 1 to {MAX_KEY_LENGTH} printable characters"
+        raise InvalidRequest(msg)
+    now = clock.now()
+    owner = secrets.token_hex(16)
+    record = IdempotencyRecord(
+        project_id=project_id,
+        key=key,
+        fingerprint=request_fingerprint,
+        state=IdempotencyState.RUNNING,
+        owner=owner,
+        lease_until=now + policy.lease,
+        expires_at=now + policy.ttl,
+    )
+    existing = await store.claim_idempotency(record, now)
+    if existing is not None:
+        if existing.fingerprint != request_fingerprint:
+            msg = "idempotency key already used with a different request"
+            raise IdempotencyKeyAlreadyExists(msg)
+        if existing.state is IdempotencyState.DONE and existing.response_body is not None:
+            return Reply(existing.response_status or 200, existing.response_body)
+        msg = "a request with this idempotency key is already in progress"
+        raise IdempotencyKeyAlreadyExists(msg)
+    claim = IdempotencyClaim(project_id=project_id, key=key, owner=owner)
+    try:
+        return await run(claim)
+    except BaseException:
+        await store.release_idempotency(claim)
+        raise

@@ -1,0 +1,205 @@
+"""Ports: what the use cases need from the outside world, as Protocols.
+
+Every port has an in-memory or fixed fake in ``kassa.testing``; the real adapters live in
+``kassa.adapters`` and are chosen by ``kassa.bootstrap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from types import TracebackType
+
+    from kassa.domain.project import Project
+    from kassa.domain.session import CardRef, PaymentSession
+
+
+class Clock(Protocol):
+    """Source of the current time (UTC, aware)."""
+
+    def now(self) -> datetime:
+        """Return the current time."""
+        ...
+
+
+class Signer(Protocol):
+    """Signs outgoing bytes with kassa's server key."""
+
+    def sign(self, body: bytes) -> str:
+        """Return the base64 RSA-SHA256 signature of ``body``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VaultEntry:
+    """An encrypted card number stored under its keyed hash, scoped to one project."""
+
+    project_id: str
+    card: CardRef
+    ciphertext: bytes
+    created_at: datetime
+
+
+class Vault(Protocol):
+    """Encrypts card numbers and derives their keyed ``number_hash``."""
+
+    def number_hash(self, project_id: str, pan: str) -> str:
+        """Return the keyed hash of a card number (hex)."""
+        ...
+
+    def encrypt(self, pan: str) -> bytes:
+        """Return the encrypted card number."""
+        ...
+
+    def decrypt(self, ciphertext: bytes) -> str:
+        """Return the card number from its ciphertext."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A signed webhook waiting in the outbox; the bytes are final at enqueue."""
+
+    project_id: str
+    session_id: str
+    event_type: str
+    body: bytes
+    signature: str
+    created_at: datetime
+    deliver: bool  # False when the project has no webhook URL: recorded as skipped
+
+
+class IdempotencyState(StrEnum):
+    """Where a request under an idempotency key is."""
+
+    RUNNING = "running"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A stored idempotency key with its request fingerprint and, once done, its response."""
+
+    project_id: str
+    key: str
+    fingerprint: str
+    state: IdempotencyState
+    owner: str
+    lease_until: datetime
+    expires_at: datetime
+    response_status: int | None = None
+    response_body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """Proof that this request owns the key; completing it stores the response."""
+
+    project_id: str
+    key: str
+    owner: str
+
+
+class UnitOfWork(Protocol):
+    """Collects the writes of one use case; ``commit`` applies them in one transaction.
+
+    Leaving the context without ``commit`` discards everything. A session update checks the
+    version it was loaded with and raises ``ConcurrentUpdate`` if another writer came first.
+    """
+
+    async def __aenter__(self) -> UnitOfWork:  # noqa: PYI034 - a Protocol returns itself
+        """Start collecting writes."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Discard uncommitted writes."""
+        ...
+
+    def add_session(self, session: PaymentSession) -> None:
+        """Insert a new session."""
+        ...
+
+    def update_session(self, session: PaymentSession) -> None:
+        """Write ``session`` if the stored version still equals ``session.version``."""
+        ...
+
+    def add_vault_entry(self, entry: VaultEntry) -> None:
+        """Store an encrypted card (no-op if the project already holds that hash)."""
+        ...
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        """Queue a webhook in the same transaction as the state change."""
+        ...
+
+    def complete_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
+        """Store the response for the claimed key; fails if the claim was lost."""
+        ...
+
+    async def commit(self) -> None:
+        """Apply every collected write atomically."""
+        ...
+
+
+class Store(Protocol):
+    """The repository: reads, claims and units of work over one database."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """Return a fresh unit of work."""
+        ...
+
+    async def get_project(self, project_id: str) -> Project | None:
+        """Return the project, or None."""
+        ...
+
+    async def list_projects(self) -> list[Project]:
+        """Return every project, oldest first."""
+        ...
+
+    async def add_project(self, project: Project) -> None:
+        """Insert a project with its keys."""
+        ...
+
+    async def set_webhook_url(self, project_id: str, url: str | None) -> bool:
+        """Set the project's webhook URL; False if there is no such project."""
+        ...
+
+    async def add_public_key(self, project_id: str, pem: str, now: datetime) -> None:
+        """Add a public key to the project, retiring the oldest beyond two."""
+        ...
+
+    async def get_session(self, project_id: str, session_id: str) -> PaymentSession | None:
+        """Return the project's session, or None (also for another project's id)."""
+        ...
+
+    async def get_vault_entry(self, project_id: str, number_hash: str) -> VaultEntry | None:
+        """Return the project's vaulted card, or None."""
+        ...
+
+    async def claim_idempotency(
+        self,
+        record: IdempotencyRecord,
+        now: datetime,
+    ) -> IdempotencyRecord | None:
+        """Insert ``record`` (state running) unless the key exists and is live.
+
+        Returns None when this call now owns the key, else the existing record. A running
+        record whose lease has passed is taken over.
+        """
+        ...
+
+    async def release_idempotency(self, claim: IdempotencyClaim) -> None:
+        """Forget a running key this request owns, so the client can retry."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads."""
+        ...

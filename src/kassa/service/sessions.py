@@ -1,0 +1,65 @@
+"""Use cases of the session itself: create, status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kassa.domain.errors import SessionNotFound
+from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
+from kassa.service import wire
+from kassa.service.idempotency import Reply
+from kassa.service.instruments import resolve_draft
+
+if TYPE_CHECKING:
+    from kassa.service.commands import CreateSession, GetSession
+    from kassa.service.deps import Deps
+    from kassa.service.ports import IdempotencyClaim
+
+
+def payout_field(version: ApiVersion) -> str:
+    """The wire name of the payout destination in this API version."""
+    return "payout_details" if version is ApiVersion.V2 else "payment_method"
+
+
+async def create_session(deps: Deps, cmd: CreateSession, claim: IdempotencyClaim | None) -> Reply:
+    """Store a new session in status ``created`` with whatever operation data was given."""
+    now = deps.clock.now()
+    async with deps.store.unit_of_work() as uow:
+        draft = await resolve_draft(
+            deps,
+            uow,
+            cmd.project_id,
+            cmd.draft,
+            payout_field(cmd.api_version),
+        )
+        session = PaymentSession(
+            id=new_id(IdPrefix.SESSION),
+            project_id=cmd.project_id,
+            api_version=cmd.api_version,
+            status=SessionStatus.CREATED,
+            created_at=now,
+            updated_at=now,
+            draft=draft,
+        )
+        uow.add_session(session)
+        reply = Reply(200, wire.session_reply(session, cmd.api_version), session.id)
+        if claim is not None:
+            uow.complete_idempotency(claim, reply.status, reply.body)
+        await uow.commit()
+    return reply
+
+
+async def load_session(deps: Deps, project_id: str, session_id: str) -> PaymentSession:
+    """The project's session, or ``SessionNotFound`` (also for another project's id)."""
+    session = await deps.store.get_session(project_id, session_id)
+    if session is None:
+        msg = f"session {session_id} not found"
+        raise SessionNotFound(msg)
+    return session
+
+
+async def session_status(deps: Deps, cmd: GetSession) -> Reply:
+    """The full session as the protocol shows it."""
+    session = await load_session(deps, cmd.project_id, cmd.session_id)
+    return Reply(200, wire.session_reply(session, cmd.api_version))
