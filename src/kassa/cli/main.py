@@ -8,6 +8,7 @@ import typer
 
 from kassa import __version__
 from kassa.cli import projects
+from kassa.cli.call import call
 from kassa.cli.context import DatabaseUrl, settings
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(projects.app, name="projects")
+app.command("call")(call)
 
 
 @app.command()
