@@ -7,7 +7,7 @@ import os
 import typer
 
 from kassa import __version__
-from kassa.cli import projects
+from kassa.cli import bench, projects
 from kassa.cli.call import call
 from kassa.cli.context import DatabaseUrl, settings
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(projects.app, name="projects")
+app.add_typer(bench.app, name="bench")
 app.command("call")(call)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``kassa bench``: load generators and same-run baselines."""

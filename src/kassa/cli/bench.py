@@ -1,0 +1,38 @@
+"""``kassa bench …``: benchmarks that report speed as a ratio to a same-run baseline.
+
+Each subcommand is bounded in requests and time and talks only to 127.0.0.1. Add a new
+benchmark as a subcommand here, with its logic under ``kassa.bench``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kassa.cli.context import settings
+
+app = typer.Typer(help="Benchmarks (reports under docs/benchmarks/).", no_args_is_help=True)
+
+
+@app.command("api")
+def api(
+    database_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "--database-url",
+        help="sqlite:///… or a PostgreSQL URL; a scratch database is created beside it",
+    ),
+    requests: int = typer.Option(5000, "--requests", min=100, max=200_000),
+    concurrency: int = typer.Option(32, "--concurrency", min=1, max=512),
+    out: Path | None = typer.Option(None, "--out", help="Append the report to this file"),
+) -> None:
+    """Signed session/create throughput vs the bare HTTP stack and pgbench, in one run."""
+    from kassa.bench.api import bench_api  # noqa: PLC0415 - load the benchmark only when run
+
+    settings()
+    report = bench_api(database_url, requests, concurrency)
+    text = report.markdown()
+    typer.echo(text)
+    if out is not None:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(text + "\n\n")
