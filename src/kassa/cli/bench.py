@@ -6,7 +6,7 @@ benchmark as a subcommand here, with its logic under ``kassa.bench``.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path  # noqa: TC003 - Typer reads the annotations at run time
 
 import typer
 
