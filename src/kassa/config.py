@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
+    project_cache_seconds: float = 1.0  # how long a server may use a project as it read it
     log_level: str = "info"
     log_json: bool = True
     worker: bool = True  # run webhook delivery + sweeper inside `kassa serve`

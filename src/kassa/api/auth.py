@@ -5,6 +5,7 @@ Nothing is parsed before the signature verifies: a tampered body never reaches p
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -56,14 +57,50 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def authenticate(request: Request, store: Store, limit: int) -> Caller:
+class ProjectCache:
+    """Projects by id for ``ttl`` seconds, so a request usually costs no lookup query.
+
+    Unknown ids are never cached (a new project works at once), and a signature that fails
+    against cached keys is checked again against freshly read keys, so a rotated-in key works
+    at once. Other changes (settings, a retired key) reach a running server within ``ttl``.
+    """
+
+    _MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        """Cache for ``ttl`` seconds (0 disables the cache)."""
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Project]] = {}
+
+    async def get(self, store: Store, project_id: str, *, fresh: bool = False) -> Project | None:
+        """The project, from the cache unless stale or ``fresh``."""
+        now = time.monotonic()
+        hit = self._entries.get(project_id)
+        if hit is not None and not fresh and hit[0] > now:
+            return hit[1]
+        project = await store.get_project(project_id)
+        if project is None:
+            self._entries.pop(project_id, None)
+        elif self.ttl > 0:
+            if len(self._entries) >= self._MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[project_id] = (now + self.ttl, project)
+        return project
+
+
+async def authenticate(
+    request: Request,
+    store: Store,
+    projects: ProjectCache,
+    limit: int,
+) -> Caller:
     """Identify the project and verify the signature over the raw body."""
     body = await read_body(request, limit)
     project_id = request.headers.get("x-partner-project", "").strip()
     if not project_id or len(project_id) > _MAX_PROJECT_ID:
         msg = "X-PARTNER-PROJECT header is missing"
         raise IdentificationError(msg)
-    project = await store.get_project(project_id)
+    project = await projects.get(store, project_id)
     if project is None:
         msg = "unknown project"
         raise IdentificationError(msg)
@@ -73,8 +110,10 @@ async def authenticate(request: Request, store: Store, limit: int) -> Caller:
         msg = "X-PARTNER-SIGN header is missing"
         raise AuthenticationError(msg)
     if not verify_any(body, signature, project.public_keys):
-        msg = "X-PARTNER-SIGN does not verify for this body and project"
-        raise AuthenticationError(msg)
+        project = await projects.get(store, project_id, fresh=True)
+        if project is None or not verify_any(body, signature, project.public_keys):
+            msg = "X-PARTNER-SIGN does not verify for this body and project"
+            raise AuthenticationError(msg)
     return Caller(project, body, request.headers.get("x-partner-idempotency-key"))
 
 

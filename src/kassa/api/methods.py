@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fastapi.responses import Response
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 
-from kassa.api.auth import Caller, authenticate, parse
+from kassa.api.auth import Caller, ProjectCache, authenticate, parse
 from kassa.api.schemas.common import ErrorResponse
 from kassa.service.idempotency import fingerprint, run_idempotent
 from kassa.service.retry import retry_on_conflict
@@ -101,6 +101,7 @@ class Runtime:
         """Start with the settings and, when given, ready-made dependencies."""
         self.settings = settings
         self._deps = deps
+        self.projects = ProjectCache(settings.project_cache_seconds)
 
     @property
     def deps(self) -> Deps:
@@ -129,7 +130,12 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         deps = runtime.deps
-        caller = await authenticate(request, deps.store, runtime.settings.max_body_bytes)
+        caller = await authenticate(
+            request,
+            deps.store,
+            runtime.projects,
+            runtime.settings.max_body_bytes,
+        )
         payload = parse(model, caller.body)
         session_id = getattr(payload, "session_id", None)
         if session_id is not None:

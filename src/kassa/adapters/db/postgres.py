@@ -61,20 +61,28 @@ class PostgresDriver:
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
     async def _write_once(self, stmts: Sequence[Stmt]) -> list[Result]:
-        results: list[Result] = []
+        if len(stmts) == 1 and stmts[0].expect is None:
+            # One statement is atomic on its own: skip the BEGIN/COMMIT round trips.
+            async with self.pool.acquire() as conn:
+                return await self._run(conn, stmts)
         async with self.pool.acquire() as conn, conn.transaction():
-            for stmt in stmts:
-                sql = to_dollar(stmt.sql)
-                if stmt.returning:
-                    records = await conn.fetch(sql, *stmt.params)
-                    rows: list[Row] = [tuple(r) for r in records]
-                    count = len(rows)
-                else:
-                    count = _count(await conn.execute(sql, *stmt.params))
-                    rows = []
-                if stmt.expect is not None and count != stmt.expect:
-                    raise stmt.error()
-                results.append(Result(count, rows))
+            return await self._run(conn, stmts)
+
+    @staticmethod
+    async def _run(conn: asyncpg.Connection, stmts: Sequence[Stmt]) -> list[Result]:
+        results: list[Result] = []
+        for stmt in stmts:
+            sql = to_dollar(stmt.sql)
+            if stmt.returning:
+                records = await conn.fetch(sql, *stmt.params)
+                rows: list[Row] = [tuple(r) for r in records]
+                count = len(rows)
+            else:
+                count = _count(await conn.execute(sql, *stmt.params))
+                rows = []
+            if stmt.expect is not None and count != stmt.expect:
+                raise stmt.error()
+            results.append(Result(count, rows))
         return results
 
     async def close(self) -> None:

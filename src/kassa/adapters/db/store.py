@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import orjson
 
@@ -302,37 +302,35 @@ class SqlStore:
     ) -> IdempotencyRecord | None:
         """Own the key (insert, or take over an abandoned or expired one) or return it."""
         at = rows.to_us(now)
-        lease = rows.to_us(record.lease_until)
-        fields: tuple[Any, ...] = (record.fingerprint, record.owner, lease)
-        insert, takeover = await self.driver.write(
+        [claimed] = await self.driver.write(
             [
                 Stmt(
-                    "INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, "
+                    "INSERT INTO idempotency_keys AS k (project_id, key, fingerprint, owner, "
                     "lease_until, state, created_at, expires_at) "
                     "VALUES (?, ?, ?, ?, ?, 'running', ?, ?) "
-                    "ON CONFLICT (project_id, key) DO NOTHING",
-                    (record.project_id, record.key, *fields, at, rows.to_us(record.expires_at)),
-                ),
-                Stmt(
-                    "UPDATE idempotency_keys SET fingerprint = ?, owner = ?, lease_until = ?, "
-                    "state = 'running', response_status = NULL, response_body = NULL, "
-                    "created_at = ?, expires_at = ? WHERE project_id = ? AND key = ? "
-                    "AND owner <> ? AND ((state = 'running' AND lease_until < ?) "
-                    "OR expires_at < ?)",
+                    "ON CONFLICT (project_id, key) DO UPDATE SET "
+                    "fingerprint = excluded.fingerprint, owner = excluded.owner, "
+                    "lease_until = excluded.lease_until, state = 'running', "
+                    "response_status = NULL, response_body = NULL, "
+                    "created_at = excluded.created_at, expires_at = excluded.expires_at "
+                    "WHERE (k.state = 'running' AND k.lease_until < ?) OR k.expires_at < ? "
+                    "RETURNING owner",
                     (
-                        *fields,
-                        at,
-                        rows.to_us(record.expires_at),
                         record.project_id,
                         record.key,
+                        record.fingerprint,
                         record.owner,
+                        rows.to_us(record.lease_until),
+                        at,
+                        rows.to_us(record.expires_at),
                         at,
                         at,
                     ),
+                    returning=True,
                 ),
             ],
         )
-        if insert.rowcount + takeover.rowcount == 1:
+        if claimed.rows and claimed.rows[0][0] == record.owner:
             return None
         found = await self.driver.fetch(
             "SELECT fingerprint, state, owner, lease_until, response_status, response_body "
