@@ -19,6 +19,7 @@ import pytest
 
 from kassa.adapters.db.migrate import upgrade
 from kassa.bootstrap import open_store
+from testkit import KassaServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -97,6 +98,53 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    request.getfixturevalue("pg_template")  # reachability check: skip locally, fail in CI
+    name = f"kassa_e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    yield _with_db(PG_URL, name)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A migrated database shared by one test module, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "kassa.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"kassa_m_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _with_db(PG_URL, name)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def server(
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[KassaServer]:
+    """One real ``kassa serve`` per test module and database; tests create their own projects."""
+    running = KassaServer(module_database_url, tmp_path_factory.mktemp("server")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -14,17 +14,22 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kassa.adapters.db.postgres import PostgresDriver
+from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.keys import generate_private_key, public_pem
-from kassa.bootstrap import open_store
+from kassa.bootstrap import open_store, sqlite_path
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project, ProjectSettings
+
+if TYPE_CHECKING:
+    from kassa.adapters.db.driver import Driver
 
 TESTS = Path(__file__).parent
 KEYS = TESTS / "keys"
@@ -203,3 +208,75 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
         await asyncio.sleep(interval)
     msg = "condition not met in time"
     raise AssertionError(msg)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> str:
+    """Assert the error envelope with ``status`` and ``code``; return the description.
+
+    Clients recognise errors by HTTP status ≥ 400 and read string ``code`` and ``description``.
+    """
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    data = response.json()
+    assert set(data) == {"status", "error"}, data
+    assert data["status"] == "error"
+    assert set(data["error"]) == {"code", "description"}, data
+    assert isinstance(data["error"]["code"], str)
+    assert isinstance(data["error"]["description"], str)
+    assert data["error"]["code"] == code, data
+    assert "Traceback" not in response.text
+    return str(data["error"]["description"])
+
+
+async def raw_driver(database_url: str) -> Driver:
+    """A driver on the database without the migration check (it may be empty)."""
+    if database_url.startswith("sqlite:///"):
+        return SqliteDriver(sqlite_path(database_url))
+    return await PostgresDriver.connect(database_url, min_size=1, max_size=2)
+
+
+async def _tables(driver: Driver) -> list[str]:
+    if driver.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return sorted(str(row[0]) for row in await driver.fetch(sql))
+
+
+async def table_rows(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (``alembic_version`` included), straight from the database."""
+    driver = await raw_driver(database_url)
+    try:
+        return {
+            table: await driver.fetch(f'SELECT * FROM "{table}"') for table in await _tables(driver)
+        }
+    finally:
+        await driver.close()
+
+
+async def table_counts(database_url: str) -> dict[str, int]:
+    """Row count of every table in the database."""
+    return {table: len(found) for table, found in (await table_rows(database_url)).items()}
+
+
+def kassa_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kassa ARGS`` with only the given ``KASSA_*`` settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "kassa", *args],
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        msg = f"kassa {' '.join(args)} exited {done.returncode}: {done.stdout}{done.stderr}"
+        raise AssertionError(msg)
+    return done

@@ -11,9 +11,10 @@ from kassa.adapters.db.postgres import PostgresDriver
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.db.store import SqlStore
 from kassa.adapters.keys import ServerKey
+from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.adapters.vault import AesVault
 from kassa.config import ConfigError
-from kassa.service.deps import Deps
+from kassa.service.deps import AcquiringPolicy, Deps
 from kassa.service.idempotency import IdempotencyPolicy
 
 if TYPE_CHECKING:
@@ -58,6 +59,16 @@ async def open_store(database_url: str) -> SqlStore:
     return SqlStore(await open_driver(database_url))
 
 
+def acquiring_policy(settings: Settings) -> AcquiringPolicy:
+    """Timeouts and the public base URL of the acquiring flow."""
+    return AcquiringPolicy(
+        confirm_timeout=timedelta(seconds=settings.confirm_timeout_seconds),
+        action_timeout=timedelta(seconds=settings.action_timeout_seconds),
+        hold_timeout=timedelta(seconds=settings.hold_timeout_seconds),
+        base_url=settings.base_url.rstrip("/"),
+    )
+
+
 @dataclass(slots=True)
 class Container:
     """Everything a running kassa process holds open."""
@@ -76,14 +87,17 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
     store = await open_store(settings.database_url)
     server_key = ServerKey(settings.server_key, create=settings.sandbox)
     vault = AesVault.from_file(settings.vault_key, create=settings.sandbox)
+    clock = clock or SystemClock()
     deps = Deps(
         store=store,
-        clock=clock or SystemClock(),
+        clock=clock,
         vault=vault,
         signer=server_key,
         idempotency=IdempotencyPolicy(
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             lease=timedelta(seconds=settings.idempotency_lease_seconds),
         ),
+        processor=SandboxProcessor(clock),
+        acquiring=acquiring_policy(settings),
     )
     return Container(deps=deps, store=store, server_key=server_key)

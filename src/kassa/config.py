@@ -15,6 +15,7 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the ``KASSA_*`` key."""
 
 
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -41,7 +42,8 @@ class Settings:
     webhook_max_interval_seconds: float = 15 * 60.0
     webhook_give_up_seconds: float = 30 * 60.0
     webhook_first_delay_seconds: float = 5.0
-    worker_poll_seconds: float = 0.2
+    worker_poll_seconds: float = 0.05  # how often an idle worker looks for due webhooks
+    worker_lease_seconds: float = 60.0  # a claimed webhook is offered again after this
     worker_batch: int = 50
     worker_concurrency: int = 64
     confirm_timeout_seconds: float = 240 * 60.0
@@ -88,6 +90,32 @@ class Settings:
         if self.max_body_bytes <= 0:
             msg = "KASSA_MAX_BODY_BYTES: must be positive"
             raise ConfigError(msg)
+        if self.log_level.upper() not in _LOG_LEVELS:
+            msg = f"KASSA_LOG_LEVEL: must be one of {', '.join(sorted(_LOG_LEVELS)).lower()}"
+            raise ConfigError(msg)
+        self._check_delivery()
+
+    def _check_delivery(self) -> None:
+        positive = {
+            "KASSA_WEBHOOK_TIMEOUT_SECONDS": self.webhook_timeout_seconds,
+            "KASSA_WEBHOOK_FIRST_DELAY_SECONDS": self.webhook_first_delay_seconds,
+            "KASSA_WORKER_POLL_SECONDS": self.worker_poll_seconds,
+            "KASSA_WORKER_BATCH": self.worker_batch,
+            "KASSA_WORKER_CONCURRENCY": self.worker_concurrency,
+        }
+        for key, value in positive.items():
+            if value <= 0:
+                msg = f"{key}: must be positive"
+                raise ConfigError(msg)
+        if self.webhook_max_interval_seconds < self.webhook_first_delay_seconds:
+            msg = "KASSA_WEBHOOK_MAX_INTERVAL_SECONDS: must be at least the first delay"
+            raise ConfigError(msg)
+        if self.webhook_give_up_seconds < 0:
+            msg = "KASSA_WEBHOOK_GIVE_UP_SECONDS: must not be negative"
+            raise ConfigError(msg)
+        if self.worker_lease_seconds <= self.webhook_timeout_seconds:
+            msg = "KASSA_WORKER_LEASE_SECONDS: must exceed KASSA_WEBHOOK_TIMEOUT_SECONDS"
+            raise ConfigError(msg)
 
 
 def _parse(key: str, raw: str, kind: object) -> object:
@@ -105,6 +133,8 @@ def _parse(key: str, raw: str, kind: object) -> object:
         if text.startswith("float"):
             return float(raw)
         if "Path" in text:
+            if not raw and "None" not in text:
+                raise ValueError(raw)  # noqa: TRY301 - a required folder cannot be empty
             return Path(raw) if raw else None
     except ValueError:
         msg = f"{key}: malformed value {raw!r} for {text}"

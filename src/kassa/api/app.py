@@ -17,7 +17,11 @@ from kassa import __version__, bootstrap
 from kassa.api import errors
 from kassa.api.methods import Runtime
 from kassa.api.metrics import ApiMetrics
+from kassa.api.routes import payment as payment_routes
+from kassa.api.routes import recurrent as recurrent_routes
+from kassa.api.routes import refund as refund_routes
 from kassa.api.routes import session as session_routes
+from kassa.api.routes import three_ds as three_ds_routes
 from kassa.domain.errors import InvalidRequest, KassaError, MethodNotFound
 
 if TYPE_CHECKING:
@@ -143,9 +147,25 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         if runtime.deps_or_none is None:
             container = await bootstrap.build(settings)
             runtime.deps = container.deps
+        worker = None
+        if container is not None and settings.worker:  # in-process webhook delivery
+            from kassa.adapters.delivery_metrics import DeliveryMetrics  # noqa: PLC0415
+            from kassa.worker import Worker  # noqa: PLC0415 - only when this app delivers
+
+            if not hasattr(_app.state, "delivery_metrics"):  # one set per registry
+                _app.state.delivery_metrics = DeliveryMetrics(metrics.registry)
+            worker = Worker(
+                settings,
+                container.deps,
+                container.store.deliveries,
+                metrics=_app.state.delivery_metrics,
+            )
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             if container is not None:
                 await container.close()
                 runtime.deps = None
@@ -169,6 +189,10 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     session_routes.install(app, runtime)
+    payment_routes.install(app, runtime)
+    refund_routes.install(app, runtime)
+    recurrent_routes.install(app, runtime)
+    three_ds_routes.install(app, runtime)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

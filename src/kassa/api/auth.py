@@ -132,6 +132,6 @@ def parse(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation(exc) from None
+        raise from_validation(exc, model) from None
     except InvalidRequest:
         raise

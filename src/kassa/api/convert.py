@@ -49,6 +49,9 @@ def instrument(model: WireModel | None) -> InstrumentInput | None:
             return InstrumentInput(type="card", number_hash=card.encrypted_card.number_hash)
     data = _dump(model) or {}
     kind = str(data.pop("type"))
+    recurrent = data.get("recurrent")
+    if isinstance(recurrent, dict):  # a CVC is never stored, not even a recurrent one
+        recurrent.pop("security_code", None)
     return InstrumentInput(type=kind, data=data)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+import functools
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from kassa.domain import errors as e
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
 STATUS: Final[dict[type[e.KassaError], int]] = {
     e.BodyTooLarge: 413,
@@ -48,21 +49,55 @@ def render(error: e.KassaError) -> tuple[int, bytes]:
     return status, envelope(error.code, error.description)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _resolve(node: Any, defs: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON schema
+    """Follow ``$ref`` and unwrap ``X | None`` until a concrete schema (or None)."""
+    while isinstance(node, dict):
+        if "$ref" in node:
+            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1])
+            continue
+        options = [o for o in node.get("anyOf", ()) if o.get("type") != "null"]
+        if len(options) == 1:
+            node = options[0]
+            continue
+        return node
+    return None
+
+
+def _field_path(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> str:
+    """``loc`` as ``a.b[0].c``, without the tags pydantic inserts for discriminated unions.
+
+    A tagged union puts the chosen tag into the location (``payment_details.card.card.…``),
+    which is not a field. The model's JSON schema, walked alongside, says where a union is.
+    """
+    root = _json_schema(model) if model is not None else None
+    defs: dict[str, Any] = root.get("$defs", {}) if root else {}
+    node: Any = root
     parts: list[str] = []
     for item in loc:
+        node = _resolve(node, defs)
+        if isinstance(node, dict) and "discriminator" in node and isinstance(item, str):
+            node = {"$ref": node["discriminator"].get("mapping", {}).get(item, "")}
+            continue  # the tag of a discriminated union, not a field
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif parts:
-            parts.append(f".{item}")
+            node = node.get("items") if isinstance(node, dict) else None
         else:
-            parts.append(item)
+            parts.append(f".{item}" if parts else item)
+            node = node.get("properties", {}).get(item) if isinstance(node, dict) else None
     return "".join(parts)
 
 
-def from_validation(exc: ValidationError) -> e.InvalidRequest:
-    """The first schema violation as ``invalid_request`` naming the field, never the value."""
+def from_validation(exc: ValidationError, model: type[BaseModel] | None = None) -> e.InvalidRequest:
+    """The first schema violation as ``invalid_request`` naming the field, never the value.
+
+    With the ``model`` that was validated, union tags are left out of the field name.
+    """
     first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-    where = _loc(tuple(first["loc"]))
+    where = _field_path(tuple(first["loc"]), model)
     message = first["msg"].removeprefix("Value error, ")
     return e.InvalidRequest(f"{where}: {message}" if where else message)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine
 
     from kassa.adapters.db.store import SqlStore
+    from kassa.adapters.keys import ServerKey
 
 T = TypeVar("T")
 
@@ -53,3 +54,14 @@ async def opened_store(config: Settings) -> AsyncIterator[SqlStore]:
         yield store
     finally:
         await store.close()
+
+
+def server_key(config: Settings) -> ServerKey:
+    """The server key pair (created in sandbox mode); a missing key exits naming the setting."""
+    from kassa.adapters.keys import KeyError_, ServerKey  # noqa: PLC0415 - keep `--help` fast
+
+    try:
+        return ServerKey(config.server_key, create=config.sandbox)
+    except (KeyError_, OSError, ValueError) as exc:
+        typer.echo(f"kassa: KASSA_SERVER_KEY_PATH: {exc}", err=True)
+        raise typer.Exit(2) from None

@@ -7,7 +7,9 @@ import os
 import typer
 
 from kassa import __version__
-from kassa.cli import bench, projects
+from kassa.cli import bench, context, projects, webhooks
+from kassa.cli import ledger as ledger_cli
+from kassa.cli import sandbox as sandbox_cli
 from kassa.cli.call import call
 from kassa.cli.context import DatabaseUrl, settings
 
@@ -19,7 +21,10 @@ app = typer.Typer(
 )
 app.add_typer(projects.app, name="projects")
 app.add_typer(bench.app, name="bench")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("call")(call)
+app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(sandbox_cli.app, name="sandbox")
 
 
 @app.command()
@@ -38,13 +43,29 @@ def migrate(database_url: str | None = DatabaseUrl) -> None:
     typer.echo(f"database migrated: {config.database_url}")
 
 
+@app.command()
+def worker(
+    database_url: str | None = DatabaseUrl,
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        help="Serve Prometheus metrics on 127.0.0.1:PORT",
+    ),
+) -> None:
+    """Deliver webhooks and run periodic jobs until SIGTERM (run several; they coordinate)."""
+    from kassa.cli.context import run  # noqa: PLC0415
+    from kassa.logging import configure  # noqa: PLC0415
+    from kassa.worker import run_worker  # noqa: PLC0415 - aiohttp loads only here
+
+    config = settings(database_url=database_url)
+    configure(config.log_level, json=config.log_json)
+    run(run_worker(config, metrics_port=metrics_port))
+
+
 @app.command("server-key")
 def server_key() -> None:
     """Print the server public key PEM (verifies kassa's webhooks)."""
-    from kassa.adapters.keys import ServerKey  # noqa: PLC0415
-
-    config = settings()
-    typer.echo(ServerKey(config.server_key, create=config.sandbox).public_pem, nl=False)
+    typer.echo(context.server_key(settings()).public_pem, nl=False)
 
 
 @app.command()

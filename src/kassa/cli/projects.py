@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from kassa.adapters.keys import KeyError_, ServerKey, load_public_key, write_key_pair
-from kassa.cli.context import DatabaseUrl, opened_store, run, settings
+from kassa.adapters.keys import KeyError_, load_public_key, write_key_pair
+from kassa.cli.context import DatabaseUrl, opened_store, run, server_key, settings
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project, ProjectSettings
 from kassa.domain.webhook_url import WebhookUrlError, check_webhook_url
@@ -84,11 +84,20 @@ def create(  # noqa: PLR0917 - Typer options
     if (public_key is None) == (generate_keys is None):
         typer.echo("kassa: give exactly one of --public-key FILE or --generate-keys DIR", err=True)
         raise typer.Exit(2)
+    hook = _webhook(webhook_url, config)  # checked before any key or row is written
+    server = server_key(config)
     paths: dict[str, str] = {}
     if generate_keys is not None:
-        generate_keys.mkdir(parents=True, exist_ok=True)
         private_path = generate_keys / "partner_private.pem"
         public_path = generate_keys / "partner_public.pem"
+        if private_path.exists() or public_path.exists():
+            typer.echo(
+                f"kassa: --generate-keys: {generate_keys} already holds a partner key pair; "
+                "choose an empty folder (the existing keys may belong to another project)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        generate_keys.mkdir(parents=True, exist_ok=True)
         write_key_pair(private_path, public_path)
         paths = {"private_key_path": str(private_path), "public_key_path": str(public_path)}
         public_key = public_path
@@ -98,7 +107,7 @@ def create(  # noqa: PLR0917 - Typer options
             config,
             name=name,
             public_pem=pem,
-            webhook_url=_webhook(webhook_url, config),
+            webhook_url=hook,
             project_settings=ProjectSettings(
                 auto_confirm=auto_confirm,
                 two_step_capture=two_step_capture,
@@ -106,7 +115,6 @@ def create(  # noqa: PLR0917 - Typer options
             ),
         ),
     )
-    server = ServerKey(config.server_key, create=config.sandbox)
     out = {"project_id": project.id, "server_public_key_pem": server.public_pem, **paths}
     if as_json:
         typer.echo(json.dumps(out))

@@ -39,9 +39,9 @@ _BRANDS: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
     ("discover", ((6011, 6011), (644, 649), (65, 65))),
     ("mir", ((2200, 2204),)),
     ("mastercard", ((51, 55), (2221, 2720))),
+    ("unionpay", ((62, 62),)),  # before maestro's catch-all 6
     ("maestro", ((50, 50), (56, 58), (6, 6))),
     ("visa", ((4, 4),)),
-    ("unionpay", ((62, 62),)),
 )
 
 

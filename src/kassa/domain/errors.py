@@ -18,6 +18,7 @@ KassaError                       any failure a caller may see (code: internal_er
 │   └── RecurrentTokenInactive   the recurrent token was disabled
 ├── ConcurrentUpdate             optimistic version check lost (retried internally)
 └── InternalError                anything unexpected; never carries a trace to the wire
+    └── UnbalancedTransaction    ledger postings that do not sum to zero (a bug, never sent)
 """
 
 from __future__ import annotations
@@ -119,3 +120,7 @@ class InternalError(KassaError):
     """Something unexpected; the wire sees only the code."""
 
     code = "internal_error"
+
+
+class UnbalancedTransaction(InternalError):
+    """A ledger transaction whose postings do not sum to zero: a bug, refused when built."""

@@ -15,6 +15,7 @@ class IdPrefix(StrEnum):
     PAYOUT = "po"
     REFUND = "rf"
     PROJECT = "pj"
+    LEDGER_TRANSACTION = "lt"
 
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case

@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.errors import InvalidSessionStatus
+from kassa.domain.payment import AcquiringPayment, Awaiting, PaymentStatus
+from kassa.domain.refund import RefundStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,6 +102,7 @@ class PaymentSession:
     next_action: str | None = None
     deadline_at: datetime | None = None  # earliest pending timeout, for the sweeper
     version: int = 0
+    payments: tuple[AcquiringPayment, ...] = ()
 
     def transition_to(self, new: SessionStatus, now: datetime) -> PaymentSession:
         """Return the session in ``new`` status; the only writer of ``status``."""
@@ -108,3 +111,45 @@ class PaymentSession:
             raise InvalidSessionStatus(msg)
         finished = now if new in {SessionStatus.ACCEPTED, SessionStatus.CANCELLED} else None
         return replace(self, status=new, updated_at=now, finished_at=finished)
+
+    @property
+    def payment(self) -> AcquiringPayment | None:
+        """The session's acquiring payment, if one was started."""
+        return self.payments[-1] if self.payments else None
+
+    def require_payment(self, operation: str) -> AcquiringPayment:
+        """The acquiring payment, or ``InvalidSessionStatus`` naming the operation."""
+        if self.payment is None:
+            msg = f"{operation}: session {self.id} is {self.status} and has no payment"
+            raise InvalidSessionStatus(msg)
+        return self.payment
+
+    def with_payment(self, payment: AcquiringPayment, now: datetime) -> PaymentSession:
+        """The session holding ``payment`` (added or replaced), its status following it.
+
+        in_progress/pending → ``in_progress``; succeeded → ``accepted`` (``in_progress``
+        while a refund runs); failed → ``cancelled``. ``next_action`` and ``deadline_at``
+        follow what the payment waits for.
+        """
+        others = tuple(p for p in self.payments if p.id != payment.id)
+        payments = (*others, payment)
+        target = _status_for(payment)
+        moved = self if target is self.status else self.transition_to(target, now)
+        waiting = payment.awaiting in {Awaiting.CONFIRM, Awaiting.CAPTURE}
+        deadlines = [p.deadline_at for p in payments if p.deadline_at is not None]
+        return replace(
+            moved,
+            payments=payments,
+            updated_at=now,
+            next_action=payment.awaiting.value if waiting and payment.awaiting else None,
+            deadline_at=min(deadlines) if deadlines else None,
+        )
+
+
+def _status_for(payment: AcquiringPayment) -> SessionStatus:
+    if payment.status is PaymentStatus.FAILED:
+        return SessionStatus.CANCELLED
+    if payment.status is PaymentStatus.SUCCEEDED:
+        running = any(r.status is RefundStatus.IN_PROGRESS for r in payment.refunds)
+        return SessionStatus.IN_PROGRESS if running else SessionStatus.ACCEPTED
+    return SessionStatus.IN_PROGRESS

@@ -12,6 +12,28 @@ class WebhookUrlError(ValueError):
     """The URL is not an acceptable webhook target."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public_address(address: str) -> bool:
+    """True if a resolved address is globally routable (IPv4 inside IPv6 judged as IPv4).
+
+    The sender's dynamic SSRF check runs this on every address a webhook host resolves to.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0].strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.is_global
+        if ip.sixtofour is not None:
+            return ip.sixtofour.is_global
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF).is_global
+    return ip.is_global
+
+
 def is_private_host(host: str) -> bool:
     """True for loopback, private, link-local and other non-public literal addresses."""
     if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(
@@ -22,7 +44,7 @@ def is_private_host(host: str) -> bool:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
-    return not address.is_global
+    return not is_public_address(str(address))
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> str:

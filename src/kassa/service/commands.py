@@ -71,3 +71,61 @@ class GetSession:
     project_id: str
     api_version: ApiVersion
     session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartPayment:
+    """``session/init/payment`` (``session_id`` None) or ``session/start/payment``."""
+
+    project_id: str
+    api_version: ApiVersion
+    draft: DraftInput
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAction:
+    """``session/confirm`` or ``session/cancel``."""
+
+    project_id: str
+    api_version: ApiVersion
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePayment:
+    """``session/capture``: the whole hold, or ``amount`` of it."""
+
+    project_id: str
+    api_version: ApiVersion
+    session_id: str
+    amount: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPayment:
+    """``session/refund``: the rest of the captured amount, or ``amount``."""
+
+    project_id: str
+    api_version: ApiVersion
+    session_id: str
+    amount: Money | None = None
+    metadata: JSON = None
+    has_metadata: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDsAnswer:
+    """The customer passed or failed the sandbox 3DS page."""
+
+    payment_id: str
+    token: str
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrentTokenQuery:
+    """``recurrent/status`` and ``recurrent/disable``."""
+
+    project_id: str
+    token: str

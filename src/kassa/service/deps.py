@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kassa.service.idempotency import IdempotencyPolicy
 
 if TYPE_CHECKING:
-    from kassa.service.ports import Clock, Signer, Store, Vault
+    from kassa.service.ports import Clock, Processor, Signer, Store, Vault
+
+
+@dataclass(frozen=True, slots=True)
+class AcquiringPolicy:
+    """Timeouts of the acquiring flow and the public base URL for customer pages (3DS)."""
+
+    confirm_timeout: timedelta = timedelta(minutes=240)
+    action_timeout: timedelta = timedelta(minutes=60)
+    hold_timeout: timedelta = timedelta(days=5)
+    base_url: str = "http://127.0.0.1:8131"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +31,5 @@ class Deps:
     vault: Vault
     signer: Signer
     idempotency: IdempotencyPolicy = field(default_factory=IdempotencyPolicy)
+    processor: Processor | None = None  # acquiring methods need one (bootstrap sets the sandbox)
+    acquiring: AcquiringPolicy = field(default_factory=AcquiringPolicy)

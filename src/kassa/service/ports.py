@@ -6,7 +6,7 @@ Every port has an in-memory or fixed fake in ``kassa.testing``; the real adapter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from kassa.domain.ledger import LedgerEntry, LedgerTransaction
+    from kassa.domain.money import Money
+    from kassa.domain.payment import TransactionInfo
     from kassa.domain.project import Project
+    from kassa.domain.recurrent import RecurrentToken
+    from kassa.domain.sandbox import Decision
     from kassa.domain.session import CardRef, PaymentSession
 
 
@@ -57,6 +62,47 @@ class Vault(Protocol):
 
     def decrypt(self, ciphertext: bytes) -> str:
         """Return the card number from its ciphertext."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """A card authorisation as the processor sees it; the number lives only in this request."""
+
+    operation_id: str
+    pan: str = field(repr=False)
+    expiration_month: str | None
+    expiration_year: str | None
+    amount: Money
+    initiator: str | None = None  # recurrent charges: merchant (MIT) or client (CIT)
+    three_ds_passed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The processor's answer: the decision and, when approved, its references."""
+
+    decision: Decision
+    transaction_info: TransactionInfo | None = None
+
+
+class Processor(Protocol):
+    """An acquirer: authorises card payments, captures, releases and refunds them."""
+
+    async def authorize(self, request: AuthorizationRequest) -> Authorization:
+        """Authorise (hold) ``request.amount`` on the card, or ask for 3DS, or decline."""
+        ...
+
+    async def capture(self, operation_id: str, amount: Money) -> None:
+        """Capture ``amount`` of an authorised payment."""
+        ...
+
+    async def release(self, operation_id: str, amount: Money) -> None:
+        """Release ``amount`` of a hold."""
+        ...
+
+    async def refund(self, operation_id: str, amount: Money) -> TransactionInfo:
+        """Return ``amount`` of a captured payment to the card."""
         ...
 
 
@@ -144,6 +190,18 @@ class UnitOfWork(Protocol):
         """Store the response for the claimed key; fails if the claim was lost."""
         ...
 
+    def add_ledger_transaction(self, transaction: LedgerTransaction) -> None:
+        """Append a balanced ledger transaction with its postings."""
+        ...
+
+    def add_recurrent_token(self, token: RecurrentToken) -> None:
+        """Insert a new recurrent token."""
+        ...
+
+    def disable_recurrent_token(self, token: RecurrentToken) -> None:
+        """Mark the token disabled at ``token.disabled_at``."""
+        ...
+
     async def commit(self) -> None:
         """Apply every collected write atomically."""
         ...
@@ -182,6 +240,22 @@ class Store(Protocol):
 
     async def get_vault_entry(self, project_id: str, number_hash: str) -> VaultEntry | None:
         """Return the project's vaulted card, or None."""
+        ...
+
+    async def find_session_by_payment(self, payment_id: str) -> PaymentSession | None:
+        """Return the session holding the acquiring payment ``payment_id``, or None."""
+        ...
+
+    async def sessions_due(self, now: datetime, limit: int) -> list[PaymentSession]:
+        """Return up to ``limit`` sessions whose ``deadline_at`` is at or before ``now``."""
+        ...
+
+    async def get_recurrent_token(self, project_id: str, token: str) -> RecurrentToken | None:
+        """Return the project's recurrent token, or None (also for another project's)."""
+        ...
+
+    async def ledger_entries(self) -> list[LedgerEntry]:
+        """Return every posting with its transaction's context, in insertion order."""
         ...
 
     async def claim_idempotency(

@@ -13,8 +13,12 @@ import orjson
 from kassa.domain.session import ApiVersion, Instrument, PaymentSession
 
 if TYPE_CHECKING:
-    from kassa.domain.json import JSONObject
+    from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
+    from kassa.domain.payment import AcquiringPayment
+    from kassa.domain.recurrent import RecurrentToken
+    from kassa.domain.refund import Refund
+    from kassa.domain.split import SplitRule
 
 
 def timestamp(moment: datetime) -> str:
@@ -29,7 +33,7 @@ def amount_details(money: Money) -> JSONObject:
 
 def instrument(value: Instrument) -> JSONObject:
     """A payment instrument as shown on the wire: cards masked to brand, last4, bin."""
-    if value.card is not None:
+    if value.card is not None and value.type == "card":
         card: JSONObject = {
             "brand": value.card.brand,
             "last4": value.card.last4,
@@ -37,6 +41,72 @@ def instrument(value: Instrument) -> JSONObject:
         }
         return {"type": value.type, "card": card}
     return {"type": value.type, **value.data}
+
+
+def refund_object(refund: Refund) -> JSONObject:
+    """A Refund (§4.4)."""
+    out: JSONObject = {
+        "id": refund.id,
+        "status": refund.status.value,
+        "created_at": timestamp(refund.created_at),
+    }
+    if refund.finished_at is not None:
+        out["finished_at"] = timestamp(refund.finished_at)
+    out["amount_details"] = amount_details(refund.amount)
+    out["is_chargeback"] = refund.is_chargeback
+    if refund.has_metadata:
+        out["metadata"] = refund.metadata
+    return out
+
+
+def _split(rule: SplitRule) -> JSONObject:
+    out: JSONObject = {"contractor_alias": rule.recipient}
+    if rule.amount is not None:
+        out["amount"] = rule.amount
+    if rule.percent is not None:
+        out["percent"] = rule.percent
+    if rule.remains:
+        out["remains"] = True
+    return out
+
+
+def payment_object(payment: AcquiringPayment) -> JSONObject:
+    """An AcquiringPayment (§4.2): card masked, absent fields omitted."""
+    out: JSONObject = {
+        "id": payment.id,
+        "status": payment.status.value,
+        "created_at": timestamp(payment.created_at),
+        "updated_at": timestamp(payment.updated_at),
+    }
+    if payment.finished_at is not None:
+        out["finished_at"] = timestamp(payment.finished_at)
+    optional: list[tuple[str, JSON]] = [
+        ("customer", payment.customer),
+        ("payment_details", instrument(payment.instrument)),
+        ("amount_details", amount_details(payment.amount)),
+        ("participant_details", payment.participant_details),
+        ("payment_options", payment.payment_options),
+        ("customer_interaction", payment.customer_interaction),
+    ]
+    out.update({k: v for k, v in optional if v is not None})
+    if payment.refunds:
+        out["refunds"] = [refund_object(r) for r in payment.refunds]
+    if payment.transaction_info is not None:
+        info = payment.transaction_info
+        out["transaction_info"] = {"rrn": info.rrn, "auth_code": info.auth_code}
+    if payment.recurrent is not None:
+        out["recurrent"] = {
+            "token": payment.recurrent.token,
+            "created_at": timestamp(payment.recurrent.created_at),
+            "type": "recurrent_token",
+        }
+    if payment.splits:
+        out["revenue_split_info"] = [_split(r) for r in payment.splits]
+    if payment.has_metadata:
+        out["metadata"] = payment.metadata
+    if payment.error is not None:
+        out["error"] = {"code": payment.error.code, "description": payment.error.description}
+    return out
 
 
 def _payout_key(version: ApiVersion) -> str:
@@ -72,7 +142,25 @@ def session_object(session: PaymentSession, version: ApiVersion) -> JSONObject:
     out.update(draft.extra)
     if draft.has_metadata:
         out["metadata"] = draft.metadata
+    if session.payments:
+        key = "payment_list" if version is ApiVersion.V2 else "acquiring_payments"
+        out[key] = [payment_object(p) for p in session.payments]
     return out
+
+
+def recurrent_object(token: RecurrentToken) -> JSONObject:
+    """RecurrentToken (§4.13): ``finished_at`` only once disabled."""
+    out: JSONObject = {"token": token.token, "created_at": timestamp(token.created_at)}
+    if token.disabled_at is not None:
+        out["finished_at"] = timestamp(token.disabled_at)
+    out["is_active"] = token.is_active
+    out["type"] = "recurrent_token"
+    return out
+
+
+def ok_reply(name: str, value: JSONObject) -> bytes:
+    """``{"status": "ok", <name>: value}`` (``recurrent``, ``info``), serialized once."""
+    return orjson.dumps({"status": "ok", name: value})
 
 
 def session_reply(session: PaymentSession, version: ApiVersion) -> bytes:

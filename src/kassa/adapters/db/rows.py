@@ -139,11 +139,15 @@ def draft_from_json(data: dict[str, Any]) -> SessionDraft:
 
 def session_doc(session: PaymentSession) -> str:
     """Everything of a session that has no column of its own."""
+    from kassa.adapters.db.payment_rows import payment_to_json  # noqa: PLC0415 - cycle
+
     doc: JSONObject = {
         "draft": draft_to_json(session.draft),
         "finished_at": None if session.finished_at is None else to_us(session.finished_at),
         "next_action": session.next_action,
     }
+    if session.payments:
+        doc["payments"] = [payment_to_json(p) for p in session.payments]
     return dumps(doc)
 
 
@@ -169,6 +173,8 @@ SESSION_COLUMNS = (
 
 def session_from_row(row: Sequence[Any]) -> PaymentSession:
     """A session from a row selected as ``SESSION_COLUMNS``."""
+    from kassa.adapters.db.payment_rows import payment_from_json  # noqa: PLC0415 - cycle
+
     doc = cast("dict[str, Any]", orjson.loads(row[8]))
     return PaymentSession(
         id=row[0],
@@ -182,6 +188,7 @@ def session_from_row(row: Sequence[Any]) -> PaymentSession:
         finished_at=opt_from_us(doc.get("finished_at")),
         next_action=doc.get("next_action"),
         deadline_at=opt_from_us(row[7]),
+        payments=tuple(payment_from_json(p) for p in doc.get("payments", [])),
     )
 
 

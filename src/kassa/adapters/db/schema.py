@@ -88,14 +88,27 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
-    sa.Column("give_up_at", sa.BigInteger, nullable=False),
+    sa.Column("give_up_at", sa.BigInteger),  # set at the first claim: the give-up clock
     sa.Column("lease_owner", sa.Text),
     sa.Column("lease_until", sa.BigInteger),
     sa.Column("finished_at", sa.BigInteger),
     sa.Column("last_error", sa.Text),
     sa.Column("replay_of", sa.BigInteger),
-    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
-    sa.Index("ix_outbox_session", "session_id", "id"),
+    # Partial indexes over pending rows only: delivered history never slows a claim.
+    sa.Index(
+        "ix_outbox_due",
+        "next_attempt_at",
+        "id",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_outbox_session",
+        "session_id",
+        "id",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
     sa.Index("ix_outbox_project", "project_id", "id"),
 )
 
@@ -109,6 +122,7 @@ delivery_attempts = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("response_excerpt", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column("worker", sa.Text),  # lease owner that made the attempt
     sa.Index("ix_delivery_attempts_outbox", "outbox_id"),
 )
 

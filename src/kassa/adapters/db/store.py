@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Self
 
 import orjson
 
-from kassa.adapters.db import rows
+from kassa.adapters.db import acquiring_sql, rows
+from kassa.adapters.db.deliveries import SqlDeliveries
 from kassa.adapters.db.driver import Driver, Row, Stmt
 from kassa.domain.errors import IdempotencyKeyAlreadyExists
 from kassa.domain.project import MAX_ACTIVE_KEYS, Project
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from kassa.domain.ledger import LedgerEntry, LedgerTransaction
+    from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
 
 _PROJECT_SELECT = (
@@ -122,8 +125,7 @@ class SqlUnitOfWork:
         self._stmts.append(
             Stmt(
                 "INSERT INTO outbox (project_id, session_id, event_type, body, signature, status, "
-                "attempts, created_at, next_attempt_at, give_up_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                "attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (
                     message.project_id,
                     message.session_id,
@@ -131,7 +133,6 @@ class SqlUnitOfWork:
                     message.body,
                     message.signature,
                     "pending" if message.deliver else "skipped",
-                    created,
                     created,
                     created,
                 ),
@@ -158,6 +159,18 @@ class SqlUnitOfWork:
             ),
         )
 
+    def add_ledger_transaction(self, transaction: LedgerTransaction) -> None:
+        """Append a balanced ledger transaction and its postings."""
+        self._stmts += acquiring_sql.ledger_statements(transaction)
+
+    def add_recurrent_token(self, token: RecurrentToken) -> None:
+        """Insert a recurrent token."""
+        self._stmts.append(acquiring_sql.add_recurrent_statement(token))
+
+    def disable_recurrent_token(self, token: RecurrentToken) -> None:
+        """Mark a recurrent token disabled."""
+        self._stmts.append(acquiring_sql.disable_recurrent_statement(token))
+
     async def commit(self) -> None:
         """Apply every queued statement in one transaction."""
         if self._stmts:
@@ -172,6 +185,7 @@ class SqlStore:
     def __init__(self, driver: Driver) -> None:
         """Wrap an open driver."""
         self.driver = driver
+        self.deliveries = SqlDeliveries(driver)  # the outbox as a delivery queue
 
     @property
     def dialect(self) -> str:
@@ -294,6 +308,22 @@ class SqlStore:
             ciphertext=bytes(found[0][0]),
             created_at=rows.from_us(found[0][2]),
         )
+
+    async def find_session_by_payment(self, payment_id: str) -> PaymentSession | None:
+        """The session holding the acquiring payment, or None."""
+        return await acquiring_sql.find_session_by_payment(self.driver, payment_id)
+
+    async def sessions_due(self, now: datetime, limit: int) -> list[PaymentSession]:
+        """Sessions whose ``deadline_at`` has passed."""
+        return await acquiring_sql.sessions_due(self.driver, now, limit)
+
+    async def get_recurrent_token(self, project_id: str, token: str) -> RecurrentToken | None:
+        """The project's recurrent token, or None."""
+        return await acquiring_sql.get_recurrent_token(self.driver, project_id, token)
+
+    async def ledger_entries(self) -> list[LedgerEntry]:
+        """Every ledger posting with its transaction's context."""
+        return await acquiring_sql.ledger_entries(self.driver)
 
     async def claim_idempotency(
         self,

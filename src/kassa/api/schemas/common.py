@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -165,11 +166,29 @@ class PayoutCardMethod(WireModel):
     card: PayoutCard
 
 
+def _named_object(kind_key: str) -> BeforeValidator:
+    """``[]`` reads as ``{}`` for the object itself and for the object its ``kind_key`` names.
+
+    PHP clients send an empty object as ``[]``: ``{"system_type": "upi", "upi": []}``.
+    """
+
+    def convert(value: Any) -> Any:  # noqa: ANN401 - raw JSON
+        if value == []:
+            return {}
+        if isinstance(value, dict):
+            kind = value.get(kind_key)
+            if isinstance(kind, str) and value.get(kind) == []:
+                return {**value, kind: {}}
+        return value
+
+    return BeforeValidator(convert)
+
+
 class BankAccountMethod(OpenModel):
     """Payout to a bank account: ``system_type`` names the nested object."""
 
     type: Literal["bank_account"]
-    bank_account: dict[str, Any]
+    bank_account: Annotated[dict[str, Any], _named_object("system_type")]
 
     @model_validator(mode="after")
     def _system_present(self) -> BankAccountMethod:
@@ -184,7 +203,7 @@ class WalletMethod(OpenModel):
     """Payout to an e-wallet: ``type`` names the nested object."""
 
     type: Literal["wallet"]
-    wallet: dict[str, Any]
+    wallet: Annotated[dict[str, Any], _named_object("type")]
 
 
 class OtherPayoutMethod(OpenModel):

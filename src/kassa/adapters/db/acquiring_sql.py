@@ -1,0 +1,119 @@
+"""SQL of the acquiring side (ledger, recurrent tokens, payment look-ups) for ``SqlStore``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kassa.adapters.db import payment_rows, rows
+from kassa.adapters.db.driver import Stmt
+from kassa.domain.ledger import LedgerEntry
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from kassa.adapters.db.driver import Driver
+    from kassa.domain.ledger import LedgerTransaction
+    from kassa.domain.recurrent import RecurrentToken
+    from kassa.domain.session import PaymentSession
+
+
+def ledger_statements(tx: LedgerTransaction) -> list[Stmt]:
+    """The transaction row and one row per posting."""
+    stmts = [
+        Stmt(
+            "INSERT INTO ledger_transactions (id, project_id, session_id, operation_id, kind, "
+            "currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                tx.id,
+                tx.project_id,
+                tx.session_id,
+                tx.operation_id,
+                tx.kind.value,
+                tx.currency,
+                rows.to_us(tx.created_at),
+            ),
+        ),
+    ]
+    stmts += [
+        Stmt(
+            "INSERT INTO ledger_postings (transaction_id, project_id, account, currency, amount, "
+            "operation_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (tx.id, tx.project_id, p.account, tx.currency, p.amount, p.operation_id),
+        )
+        for p in tx.postings
+    ]
+    return stmts
+
+
+def add_recurrent_statement(token: RecurrentToken) -> Stmt:
+    """Insert a recurrent token."""
+    return Stmt(
+        f"INSERT INTO recurrent_tokens ({payment_rows.RECURRENT_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        payment_rows.recurrent_params(token),
+    )
+
+
+def disable_recurrent_statement(token: RecurrentToken) -> Stmt:
+    """Set ``disabled_at`` once (a second disable keeps the first time)."""
+    at = None if token.disabled_at is None else rows.to_us(token.disabled_at)
+    return Stmt(
+        "UPDATE recurrent_tokens SET disabled_at = ? "
+        "WHERE token = ? AND project_id = ? AND disabled_at IS NULL",
+        (at, token.token, token.project_id),
+    )
+
+
+async def find_session_by_payment(driver: Driver, payment_id: str) -> PaymentSession | None:
+    """The session whose ``doc`` holds the payment (ids are unique and unguessable)."""
+    found = await driver.fetch(
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE doc LIKE ?",
+        (f'%"payments":[%"id":"{payment_id}"%',),
+    )
+    for row in found:
+        session = rows.session_from_row(row)
+        if any(p.id == payment_id for p in session.payments):
+            return session
+    return None
+
+
+async def sessions_due(driver: Driver, now: datetime, limit: int) -> list[PaymentSession]:
+    """Sessions whose earliest pending timeout has passed, oldest deadline first."""
+    found = await driver.fetch(
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE deadline_at IS NOT NULL "
+        "AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
+        (rows.to_us(now), limit),
+    )
+    return [rows.session_from_row(r) for r in found]
+
+
+async def get_recurrent_token(driver: Driver, project_id: str, token: str) -> RecurrentToken | None:
+    """The project's recurrent token, or None."""
+    found = await driver.fetch(
+        f"SELECT {payment_rows.RECURRENT_COLUMNS} FROM recurrent_tokens "
+        "WHERE token = ? AND project_id = ?",
+        (token, project_id),
+    )
+    return payment_rows.recurrent_from_row(found[0]) if found else None
+
+
+async def ledger_entries(driver: Driver) -> list[LedgerEntry]:
+    """Every posting joined with its transaction, in insertion order."""
+    found = await driver.fetch(
+        "SELECT t.id, t.project_id, t.session_id, t.kind, t.currency, p.account, p.amount, "
+        "p.operation_id, p.currency FROM ledger_postings p "
+        "JOIN ledger_transactions t ON t.id = p.transaction_id ORDER BY p.id",
+    )
+    return [
+        LedgerEntry(
+            transaction_id=r[0],
+            project_id=r[1],
+            session_id=r[2],
+            kind=r[3],
+            currency=r[8],
+            account=r[5],
+            amount=int(r[6]),
+            operation_id=r[7],
+        )
+        for r in found
+    ]

@@ -1,0 +1,188 @@
+"""Acquiring payments, refunds and ledger rows ↔ domain: payments live in the session ``doc``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kassa.adapters.db.rows import (
+    from_us,
+    instrument_from_json,
+    instrument_to_json,
+    money_from_json,
+    money_to_json,
+    opt_from_us,
+    to_us,
+)
+from kassa.domain.payment import (
+    AcquiringPayment,
+    Awaiting,
+    PaymentError,
+    PaymentStatus,
+    RecurrentInfo,
+    TransactionInfo,
+)
+from kassa.domain.recurrent import RecurrentToken
+from kassa.domain.refund import Refund, RefundStatus
+from kassa.domain.split import SplitRule
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from kassa.domain.json import JSONObject
+
+
+def _opt_us(value: datetime | None) -> int | None:
+    return None if value is None else to_us(value)
+
+
+def refund_to_json(refund: Refund) -> JSONObject:
+    """A refund as stored in its payment."""
+    return {
+        "id": refund.id,
+        "status": refund.status.value,
+        "amount": money_to_json(refund.amount),
+        "created_at": to_us(refund.created_at),
+        "finished_at": _opt_us(refund.finished_at),
+        "is_chargeback": refund.is_chargeback,
+        "metadata": refund.metadata,
+        "has_metadata": refund.has_metadata,
+    }
+
+
+def refund_from_json(data: dict[str, Any]) -> Refund:
+    """Inverse of ``refund_to_json``."""
+    amount = money_from_json(data["amount"])
+    assert amount is not None  # noqa: S101 - stored refunds always have an amount
+    return Refund(
+        id=data["id"],
+        status=RefundStatus(data["status"]),
+        amount=amount,
+        created_at=from_us(data["created_at"]),
+        finished_at=opt_from_us(data.get("finished_at")),
+        is_chargeback=bool(data.get("is_chargeback")),
+        metadata=data.get("metadata"),
+        has_metadata=bool(data.get("has_metadata")),
+    )
+
+
+def _split_to_json(rule: SplitRule) -> JSONObject:
+    return {
+        "recipient": rule.recipient,
+        "amount": rule.amount,
+        "percent": rule.percent,
+        "remains": rule.remains,
+    }
+
+
+def _split_from_json(data: dict[str, Any]) -> SplitRule:
+    return SplitRule(
+        recipient=data["recipient"],
+        amount=data.get("amount"),
+        percent=data.get("percent"),
+        remains=bool(data.get("remains")),
+    )
+
+
+def payment_to_json(payment: AcquiringPayment) -> JSONObject:
+    """An acquiring payment as stored inside its session's ``doc``."""
+    tx = payment.transaction_info
+    error = payment.error
+    recurrent = payment.recurrent
+    return {
+        "id": payment.id,
+        "status": payment.status.value,
+        "created_at": to_us(payment.created_at),
+        "updated_at": to_us(payment.updated_at),
+        "finished_at": _opt_us(payment.finished_at),
+        "amount": money_to_json(payment.amount),
+        "instrument": instrument_to_json(payment.instrument),
+        "customer": payment.customer,
+        "participant_details": payment.participant_details,
+        "payment_options": payment.payment_options,
+        "metadata": payment.metadata,
+        "has_metadata": payment.has_metadata,
+        "awaiting": None if payment.awaiting is None else payment.awaiting.value,
+        "deadline_at": _opt_us(payment.deadline_at),
+        "three_ds_token": payment.three_ds_token,
+        "three_ds_passed": payment.three_ds_passed,
+        "customer_interaction": payment.customer_interaction,
+        "transaction_info": None if tx is None else {"rrn": tx.rrn, "auth_code": tx.auth_code},
+        "error": None if error is None else {"code": error.code, "description": error.description},
+        "held": payment.held,
+        "captured": payment.captured,
+        "refunds": [refund_to_json(r) for r in payment.refunds],
+        "recurrent": None
+        if recurrent is None
+        else {"token": recurrent.token, "created_at": to_us(recurrent.created_at)},
+        "splits": [_split_to_json(s) for s in payment.splits],
+    }
+
+
+def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
+    """Inverse of ``payment_to_json``."""
+    amount = money_from_json(data["amount"])
+    instrument = instrument_from_json(data["instrument"])
+    assert amount is not None  # noqa: S101 - stored payments always have these
+    assert instrument is not None  # noqa: S101
+    tx, error, recurrent = data.get("transaction_info"), data.get("error"), data.get("recurrent")
+    awaiting = data.get("awaiting")
+    return AcquiringPayment(
+        id=data["id"],
+        status=PaymentStatus(data["status"]),
+        created_at=from_us(data["created_at"]),
+        updated_at=from_us(data["updated_at"]),
+        finished_at=opt_from_us(data.get("finished_at")),
+        amount=amount,
+        instrument=instrument,
+        customer=data.get("customer"),
+        participant_details=data.get("participant_details"),
+        payment_options=data.get("payment_options"),
+        metadata=data.get("metadata"),
+        has_metadata=bool(data.get("has_metadata")),
+        awaiting=None if awaiting is None else Awaiting(awaiting),
+        deadline_at=opt_from_us(data.get("deadline_at")),
+        three_ds_token=data.get("three_ds_token"),
+        three_ds_passed=bool(data.get("three_ds_passed")),
+        customer_interaction=data.get("customer_interaction"),
+        transaction_info=None if tx is None else TransactionInfo(tx["rrn"], tx["auth_code"]),
+        error=None if error is None else PaymentError(error["code"], error["description"]),
+        held=int(data.get("held", 0)),
+        captured=int(data.get("captured", 0)),
+        refunds=tuple(refund_from_json(r) for r in data.get("refunds", [])),
+        recurrent=None
+        if recurrent is None
+        else RecurrentInfo(recurrent["token"], from_us(recurrent["created_at"])),
+        splits=tuple(_split_from_json(s) for s in data.get("splits", [])),
+    )
+
+
+RECURRENT_COLUMNS = (
+    "token, project_id, session_id, payment_id, number_hash, created_at, disabled_at"
+)
+
+
+def recurrent_params(token: RecurrentToken) -> tuple[Any, ...]:
+    """Column values in ``RECURRENT_COLUMNS`` order."""
+    return (
+        token.token,
+        token.project_id,
+        token.session_id,
+        token.payment_id,
+        token.number_hash,
+        to_us(token.created_at),
+        _opt_us(token.disabled_at),
+    )
+
+
+def recurrent_from_row(row: Sequence[Any]) -> RecurrentToken:
+    """A recurrent token from a row selected as ``RECURRENT_COLUMNS``."""
+    return RecurrentToken(
+        token=row[0],
+        project_id=row[1],
+        session_id=row[2],
+        payment_id=row[3],
+        number_hash=row[4],
+        created_at=from_us(row[5]),
+        disabled_at=opt_from_us(row[6]),
+    )

@@ -1,0 +1,48 @@
+"""``session/refund`` (v1 and v2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kassa.api.methods import Call, Runtime, idempotent, register
+from kassa.api.routes.session import BOTH, RESPONSES
+from kassa.api.schemas.payment import RefundRequest
+from kassa.domain.money import Money
+from kassa.domain.session import ApiVersion
+from kassa.service import refunds
+from kassa.service.commands import RefundPayment
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from kassa.service.idempotency import Reply
+
+
+async def _refund(call: Call, body: RefundRequest) -> Reply:
+    project = call.caller.project
+    amount = body.amount_details
+    cmd = RefundPayment(
+        project_id=project.id,
+        api_version=ApiVersion(call.version),
+        session_id=body.session_id,
+        amount=None if amount is None else Money(amount.amount, amount.currency),
+        metadata=body.metadata,
+        has_metadata="metadata" in body.model_fields_set,
+    )
+    return await idempotent(
+        call, lambda claim: refunds.refund_payment(call.deps, project, cmd, claim)
+    )
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Register ``session/refund``."""
+    register(
+        app,
+        runtime=runtime,
+        path="session/refund",
+        versions=BOTH,
+        summary="Refund a succeeded payment, fully or partially",
+        request_models={"v1": RefundRequest, "v2": RefundRequest},
+        response_models=RESPONSES,
+        handler=_refund,
+    )

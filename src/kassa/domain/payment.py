@@ -1,0 +1,224 @@
+"""The acquiring payment: authorise, confirm, 3DS, two-step capture, cancel, refunds.
+
+Status (as on the wire) moves only through ``transition_to`` and the ``NEXT`` table::
+
+    in_progress ──authorised / 3DS needed──► pending ──confirm / capture / 3DS passed──► in_progress
+    in_progress ──captured──► succeeded (terminal)
+    in_progress | pending ──declined / cancelled / timed out──► failed (terminal)
+
+While ``pending`` the payment says what it waits for (``awaiting``): the merchant's confirm,
+the merchant's capture, or the customer's action (3DS). Operations check ``awaiting`` first, so
+"confirm twice" or "capture a confirmed payment" are ``InvalidSessionStatus`` and change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime  # noqa: TC003 - dataclass field type
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
+
+from kassa.domain.errors import InvalidSessionStatus
+from kassa.domain.refund import Refund, RefundStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from kassa.domain.json import JSON, JSONObject
+    from kassa.domain.money import Money
+    from kassa.domain.session import Instrument
+    from kassa.domain.split import SplitRule
+
+
+class PaymentStatus(StrEnum):
+    """Status of an acquiring payment, as on the wire."""
+
+    IN_PROGRESS = "in_progress"  # being processed
+    PENDING = "pending"  # waiting for confirm / capture / the customer
+    SUCCEEDED = "succeeded"  # captured; terminal (refunds hang below it)
+    FAILED = "failed"  # declined, cancelled or timed out; terminal, ``error`` says why
+
+
+NEXT: Final[Mapping[PaymentStatus, frozenset[PaymentStatus]]] = {
+    PaymentStatus.IN_PROGRESS: frozenset(
+        {PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED},
+    ),
+    PaymentStatus.PENDING: frozenset({PaymentStatus.IN_PROGRESS, PaymentStatus.FAILED}),
+    PaymentStatus.SUCCEEDED: frozenset(),
+    PaymentStatus.FAILED: frozenset(),
+}
+
+
+class Awaiting(StrEnum):
+    """What a pending payment waits for; the value is the session's ``next_action``."""
+
+    CONFIRM = "confirm"  # session/confirm or session/cancel (ready_to_confirm)
+    CAPTURE = "capture"  # session/capture or session/cancel (ready_to_capture)
+    CUSTOMER = "customer_action"  # the customer on the 3DS page (action_required)
+
+
+class FailureCode(StrEnum):
+    """Error codes a payment can end with (the sandbox adds its decline codes)."""
+
+    CANCELLED = "cancelled"
+    CONFIRM_TIMEOUT = "confirm_timeout"
+    THREE_DS_ERROR = "3DS_error"
+    CAPTURE_TIMEOUT = "capture_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentError:
+    """Why a payment failed: ``{code, description}`` on the wire."""
+
+    code: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    """Processor references of a successful operation."""
+
+    rrn: str
+    auth_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrentInfo:
+    """The recurrent token a successful ``recurrent=true`` payment created."""
+
+    token: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AcquiringPayment:
+    """One acquiring payment of a session. ``status`` changes only via ``transition_to``."""
+
+    id: str
+    status: PaymentStatus
+    created_at: datetime
+    updated_at: datetime
+    amount: Money
+    instrument: Instrument
+    customer: JSONObject | None = None
+    participant_details: JSONObject | None = None
+    payment_options: JSONObject | None = None
+    metadata: JSON = None
+    has_metadata: bool = False
+    finished_at: datetime | None = None
+    awaiting: Awaiting | None = None
+    deadline_at: datetime | None = None  # when the wait in ``awaiting`` times out
+    three_ds_token: str | None = None  # secret of the 3DS page link; never on the wire
+    customer_interaction: JSONObject | None = None
+    transaction_info: TransactionInfo | None = None
+    error: PaymentError | None = None
+    held: int = 0  # minor units authorised and not yet captured or released
+    captured: int = 0  # minor units captured (the most that may be refunded)
+    refunds: tuple[Refund, ...] = ()
+    recurrent: RecurrentInfo | None = None
+    splits: tuple[SplitRule, ...] = ()
+    three_ds_passed: bool = False
+
+    def transition_to(self, new: PaymentStatus, now: datetime) -> AcquiringPayment:
+        """The payment in ``new`` status; the only writer of ``status``."""
+        if new not in NEXT[self.status]:
+            msg = f"payment {self.id} cannot move from {self.status} to {new}"
+            raise InvalidSessionStatus(msg)
+        finished = now if new in {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED} else None
+        return replace(
+            self,
+            status=new,
+            updated_at=now,
+            finished_at=finished,
+            awaiting=None,
+            deadline_at=None,
+            customer_interaction=None,
+        )
+
+    def require(self, awaiting: Awaiting, operation: str) -> None:
+        """Raise ``InvalidSessionStatus`` unless the payment is pending on ``awaiting``."""
+        if self.status is not PaymentStatus.PENDING or self.awaiting is not awaiting:
+            state = self.status.value
+            if self.awaiting is not None:
+                state = f"{state} waiting for {self.awaiting.value}"
+            msg = (
+                f"{operation} needs a payment waiting for {awaiting.value}; "
+                f"payment {self.id} is {state}"
+            )
+            raise InvalidSessionStatus(msg)
+
+    def wait_for(
+        self,
+        awaiting: Awaiting,
+        deadline: datetime,
+        now: datetime,
+        interaction: JSONObject | None = None,
+    ) -> AcquiringPayment:
+        """Pending on ``awaiting`` until ``deadline`` (from in_progress)."""
+        pending = self.transition_to(PaymentStatus.PENDING, now)
+        return replace(
+            pending,
+            awaiting=awaiting,
+            deadline_at=deadline,
+            customer_interaction=interaction,
+        )
+
+    def resume(self, now: datetime) -> AcquiringPayment:
+        """Back to in_progress after the wait was answered (confirm, capture, 3DS)."""
+        return self.transition_to(PaymentStatus.IN_PROGRESS, now)
+
+    def fail(self, error: PaymentError, now: datetime) -> AcquiringPayment:
+        """Failed with ``error``; any hold must be released by the caller's ledger entry."""
+        failed = self.transition_to(PaymentStatus.FAILED, now)
+        return replace(failed, error=error, held=0)
+
+    def succeed(self, captured: int, now: datetime) -> AcquiringPayment:
+        """Captured ``captured`` minor units; the rest of the hold is released."""
+        done = self.transition_to(PaymentStatus.SUCCEEDED, now)
+        return replace(done, captured=captured, held=0)
+
+    @property
+    def refunded(self) -> int:
+        """Minor units refunded or being refunded (chargebacks included)."""
+        return sum(
+            r.amount.minor
+            for r in self.refunds
+            if r.status in {RefundStatus.IN_PROGRESS, RefundStatus.ACCEPTED}
+        )
+
+    @property
+    def refundable(self) -> int:
+        """What may still be refunded: captured - refunded."""
+        return self.captured - self.refunded
+
+    @property
+    def return_url(self) -> str | None:
+        """Where to send the customer after the 3DS page."""
+        options = self.payment_options or {}
+        url = options.get("return_url")
+        return url if isinstance(url, str) else None
+
+    @property
+    def wants_recurrent(self) -> bool:
+        """True if a recurrent token should be created on success."""
+        return (self.payment_options or {}).get("recurrent") is True
+
+    def with_refund(self, refund: Refund, now: datetime) -> AcquiringPayment:
+        """Add or replace ``refund`` (by id)."""
+        others = tuple(r for r in self.refunds if r.id != refund.id)
+        ordered = tuple(sorted((*others, refund), key=lambda r: (r.created_at, r.id)))
+        return replace(self, refunds=ordered, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDraft:
+    """Everything needed to start a payment, after create and start data were merged."""
+
+    amount: Money
+    instrument: Instrument
+    customer: JSONObject
+    participant_details: JSONObject | None = None
+    payment_options: JSONObject | None = None
+    metadata: JSON = None
+    has_metadata: bool = False
+    splits: tuple[SplitRule, ...] = field(default_factory=tuple)

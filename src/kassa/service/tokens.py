@@ -1,0 +1,67 @@
+"""Recurrent tokens (``recurrent/status``, ``recurrent/disable``) and ``token/info``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kassa.domain.errors import InvalidRequest
+from kassa.service.idempotency import Reply
+from kassa.service.wire import ok_reply, recurrent_object
+
+if TYPE_CHECKING:
+    from kassa.domain.json import JSONObject
+    from kassa.domain.recurrent import RecurrentToken
+    from kassa.service.commands import RecurrentTokenQuery
+    from kassa.service.deps import Deps
+    from kassa.service.ports import IdempotencyClaim
+
+
+async def _load(deps: Deps, project_id: str, token: str, field: str) -> RecurrentToken:
+    found = await deps.store.get_recurrent_token(project_id, token)
+    if found is None:
+        msg = f"{field}: no such recurrent token"
+        raise InvalidRequest(msg)
+    return found
+
+
+async def recurrent_status(deps: Deps, cmd: RecurrentTokenQuery) -> Reply:
+    """``recurrent/status``."""
+    token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
+    return Reply(200, ok_reply("recurrent", recurrent_object(token)))
+
+
+async def disable_recurrent(
+    deps: Deps, cmd: RecurrentTokenQuery, claim: IdempotencyClaim | None
+) -> Reply:
+    """``recurrent/disable``: later charges get ``recurrent_token_inactive``."""
+    async with deps.store.unit_of_work() as uow:
+        token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
+        token = token.disable(deps.clock.now())
+        uow.disable_recurrent_token(token)
+        body = ok_reply("recurrent", recurrent_object(token))
+        reply = Reply(200, body)
+        if claim is not None:
+            uow.complete_idempotency(claim, reply.status, reply.body)
+        await uow.commit()
+    return reply
+
+
+async def card_info(deps: Deps, project_id: str, number_hash: str) -> Reply:
+    """``token/info`` for a vaulted card: brand and last4, never the number."""
+    entry = await deps.store.get_vault_entry(project_id, number_hash)
+    if entry is None:
+        msg = "card.encrypted_card.number_hash: no such card in this project's vault"
+        raise InvalidRequest(msg)
+    info: JSONObject = {
+        "number_hash": number_hash,
+        "brand": entry.card.brand,
+        "last4": entry.card.last4,
+        "type": "card",
+    }
+    return Reply(200, ok_reply("info", info))
+
+
+async def recurrent_info(deps: Deps, project_id: str, token: str) -> Reply:
+    """``token/info`` for a recurrent token: the RecurrentToken object."""
+    found = await _load(deps, project_id, token, "recurrent_token.token")
+    return Reply(200, ok_reply("info", recurrent_object(found)))

@@ -1,0 +1,182 @@
+"""``make run``: migrate SQLite at ``var/kassa.sqlite3``, create a demo project once, serve.
+
+``make run`` is ``kassa migrate`` + ``kassa serve --demo`` after the venv set-up; here both run
+twice in an empty working folder with only ``KASSA_PORT`` set, as a developer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from testkit import ProjectHandle, SignedClient, free_port, kassa_cli, load_private, wait_for
+
+ROOT = Path(__file__).parents[2]
+INFO_LINE = re.compile(
+    r"^\s+(project_id|partner_private_key|partner_public_key|server_public_key|url)\s+(\S+)$"
+)
+
+
+@dataclass
+class DemoRun:
+    """What one ``kassa serve --demo`` printed, and its process."""
+
+    proc: subprocess.Popen[bytes]
+    info: dict[str, str]
+    output: Path
+
+
+def clean_env(port: int) -> dict[str, str]:
+    """The caller's environment without any ``KASSA_*`` setting except the port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
+    return {**env, "KASSA_PORT": str(port)}
+
+
+async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
+    """Start ``kassa serve --demo`` in ``cwd``; wait until it serves and has printed its info."""
+    output = cwd / f"serve-{n}.log"
+    with output.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kassa", "serve", "--demo"],
+            cwd=cwd,
+            env=clean_env(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def ready() -> bool:
+        assert proc.poll() is None, output.read_text()
+        try:
+            async with httpx.AsyncClient() as http:
+                return (
+                    await http.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                ).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        await wait_for(ready, timeout=30, interval=0.1)
+    except BaseException:
+        stop(proc)
+        raise
+    info = {}
+    for line in output.read_text().splitlines():
+        found = INFO_LINE.match(line)
+        if found:
+            info[found[1]] = found[2]
+    return DemoRun(proc, info, output)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then wait (kill if it hangs)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+async def run_twice(cwd: Path) -> tuple[int, list[DemoRun], list[dict[str, bytes]]]:
+    """``kassa migrate`` + ``kassa serve --demo`` twice in ``cwd``; the key files after each."""
+    port = free_port()
+    runs: list[DemoRun] = []
+    files: list[dict[str, bytes]] = []
+    for n in range(2):
+        kassa_cli("migrate", env={"KASSA_PORT": str(port)}, cwd=cwd)
+        run = await start_demo(cwd, port, n)
+        runs.append(run)
+        try:
+            files.append(
+                {k: Path(cwd, v).read_bytes() for k, v in run.info.items() if k.endswith("_key")}
+            )
+            if n == 0:
+                await check_demo_key_works(run, cwd, port)
+        finally:
+            stop(run.proc)
+    return port, runs, files
+
+
+@pytest.fixture(scope="module")
+def twice(tmp_path_factory: pytest.TempPathFactory):
+    """Both runs, once per module (each takes a few seconds)."""
+    cwd = tmp_path_factory.mktemp("make-run")
+    return (cwd, *asyncio.run(run_twice(cwd)))
+
+
+async def check_demo_key_works(run: DemoRun, cwd: Path, port: int) -> None:
+    """The printed partner key signs requests the server accepts for the printed project."""
+    key = load_private(cwd / run.info["partner_private_key"])
+    client = SignedClient(f"http://127.0.0.1:{port}", ProjectHandle(run.info["project_id"], key))
+    try:
+        created = await client.ok(
+            "session/create", {"amount_details": {"amount": 1000, "currency": "usd"}}
+        )
+    finally:
+        await client.aclose()
+    assert created["session"]["status"] == "created"
+
+
+def test_first_start_prints_project_keys_and_url(twice):
+    """The first start prints the demo project id, key paths, server key path and the URL."""
+    cwd, port, runs, _ = twice
+    info = runs[0].info
+    assert set(info) == {
+        "project_id",
+        "partner_private_key",
+        "partner_public_key",
+        "server_public_key",
+        "url",
+    }
+    assert info["project_id"].startswith("pj_")
+    assert info["url"] == f"http://127.0.0.1:{port}"
+    for name in ("partner_private_key", "partner_public_key", "server_public_key"):
+        assert (cwd / info[name]).is_file(), name
+        assert Path(info[name]).parts[:2] == ("var", "keys"), info[name]
+    assert (cwd / "var" / "kassa.sqlite3").is_file()
+
+
+def test_second_start_reuses_project_and_keys(twice):
+    """A second ``make run`` prints the same project and key paths; key files unchanged."""
+    _, _, runs, files = twice
+    assert runs[1].info == runs[0].info
+    assert files[1] == files[0]
+
+
+def test_demo_project_is_created_only_once(twice):
+    """After two starts the database holds exactly one project, the demo one."""
+    cwd, port, runs, _ = twice
+    listed = kassa_cli("projects", "list", "--json", env={"KASSA_PORT": str(port)}, cwd=cwd)
+    projects = json.loads(listed.stdout)["projects"]
+    assert [(p["project_id"], p["name"]) for p in projects] == [
+        (runs[0].info["project_id"], "demo")
+    ]
+
+
+def test_make_run_sets_up_the_venv_then_migrates_and_serves_the_demo():
+    """``make run`` makes ``.venv``, installs kassa, then ``kassa migrate`` and ``serve --demo``."""
+    plan = subprocess.run(
+        ["make", "-n", "-B", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.splitlines()
+    steps = [line.strip() for line in plan]
+    venv = next(i for i, s in enumerate(steps) if "-m venv .venv" in s)
+    install = next(i for i, s in enumerate(steps) if "pip install" in s and "-e" in s)
+    migrate = steps.index(".venv/bin/kassa migrate")
+    serve = steps.index(".venv/bin/kassa serve --demo")
+    assert venv < install < migrate < serve

@@ -1,0 +1,202 @@
+"""``service/idempotency.py`` on fakes: run once per key, replay bytes, conflict otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from kassa.domain.errors import IdempotencyKeyAlreadyExists, InvalidRequest
+from kassa.service.idempotency import IdempotencyPolicy, Reply, fingerprint, run_idempotent
+from kassa.testing import FrozenClock, InMemoryStore
+
+if TYPE_CHECKING:
+    from kassa.service.ports import IdempotencyClaim
+
+POLICY = IdempotencyPolicy(ttl=timedelta(hours=24), lease=timedelta(seconds=60))
+FP_A = fingerprint("/api/v1/session/create", b'{"a":1}')
+FP_B = fingerprint("/api/v1/session/create", b'{"a":2}')
+
+
+class Handler:
+    """A use case that counts its runs and stores its reply under the claim."""
+
+    def __init__(self, store: InMemoryStore, body: bytes = b'{"status":"ok","n":1}') -> None:
+        """Reply ``body`` on each run."""
+        self.store = store
+        self.body = body
+        self.runs = 0
+        self.claims: list[IdempotencyClaim | None] = []
+
+    async def __call__(self, claim: IdempotencyClaim | None) -> Reply:
+        """Run once: complete the claim in the unit of work, like a real use case."""
+        self.runs += 1
+        self.claims.append(claim)
+        async with self.store.unit_of_work() as uow:
+            if claim is not None:
+                uow.complete_idempotency(claim, 200, self.body)
+            await uow.commit()
+        return Reply(200, self.body, "ps_1")
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    """A fresh fake database."""
+    return InMemoryStore()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A frozen clock."""
+    return FrozenClock()
+
+
+async def call(store, clock, run, *, key="k-1", fp=FP_A, project="pj_a") -> Reply:
+    """``run_idempotent`` with the test policy."""
+    return await run_idempotent(
+        store, clock, POLICY, project_id=project, key=key, request_fingerprint=fp, run=run
+    )
+
+
+def test_fingerprint_covers_method_path_and_every_byte():
+    """Same path and bytes → same fingerprint; one byte or another method → different."""
+    assert fingerprint("/api/v1/session/create", b"{}") == fingerprint(
+        "/api/v1/session/create", b"{}"
+    )
+    assert fingerprint("/api/v1/session/create", b"{}") != fingerprint(
+        "/api/v1/session/create", b"{ }"
+    )
+    assert fingerprint("/api/v1/session/create", b"{}") != fingerprint(
+        "/api/v2/session/create", b"{}"
+    )
+
+
+async def test_without_a_key_the_use_case_just_runs(store, clock):
+    """No header: no claim, nothing stored, every call runs."""
+    handler = Handler(store)
+    await call(store, clock, handler, key=None)
+    await call(store, clock, handler, key=None)
+    assert handler.runs == 2
+    assert handler.claims == [None, None]
+    assert store.state.idempotency == {}
+
+
+async def test_same_key_and_body_replays_the_stored_bytes(store, clock):
+    """The second call returns the first reply byte for byte without running again."""
+    handler = Handler(store, b'{"status":"ok","x":"\xd0\x96"}')
+    first = await call(store, clock, handler)
+    handler.body = b"something else"
+    second = await call(store, clock, handler)
+    assert handler.runs == 1
+    assert (second.status, second.body) == (200, first.body)
+
+
+async def test_same_key_with_another_body_is_refused(store, clock):
+    """Reusing a finished key for a different request is ``idempotency_key_already_exists``."""
+    await call(store, clock, Handler(store))
+    with pytest.raises(IdempotencyKeyAlreadyExists, match="different request"):
+        await call(store, clock, Handler(store), fp=FP_B)
+
+
+async def test_same_key_while_running_is_refused(store, clock):
+    """A second request while the first is still running gets the conflict, not a second run."""
+    started, release = asyncio.Event(), asyncio.Event()
+    handler = Handler(store)
+
+    async def slow(claim):
+        started.set()
+        await release.wait()
+        return await handler(claim)
+
+    first = asyncio.create_task(call(store, clock, slow))
+    await started.wait()
+    with pytest.raises(IdempotencyKeyAlreadyExists, match="in progress"):
+        await call(store, clock, handler)
+    with pytest.raises(IdempotencyKeyAlreadyExists, match="different request"):
+        await call(store, clock, handler, fp=FP_B)
+    release.set()
+    await first
+    assert handler.runs == 1
+
+
+async def test_failure_releases_the_key(store, clock):
+    """A failed request is not replayed: the key is free and the retry runs."""
+
+    async def failing(claim):
+        raise InvalidRequest("amount_details.amount: must be greater than 0")
+
+    with pytest.raises(InvalidRequest):
+        await call(store, clock, failing)
+    assert store.state.idempotency == {}
+    handler = Handler(store)
+    await call(store, clock, handler, fp=FP_B)
+    assert handler.runs == 1
+
+
+async def test_abandoned_key_is_taken_over_after_the_lease(store, clock):
+    """A key whose request died (never completed or released) is reusable once the lease ends."""
+    started = asyncio.Event()
+
+    async def dies(claim):
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(call(store, clock, dies))
+    await started.wait()
+    with pytest.raises(IdempotencyKeyAlreadyExists):
+        await call(store, clock, Handler(store))
+    clock.advance(timedelta(seconds=61))
+    handler = Handler(store)
+    await call(store, clock, handler)
+    assert handler.runs == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert store.state.idempotency["pj_a", "k-1"].response_body == handler.body
+
+
+async def test_key_is_kept_for_its_retention_time(store, clock):
+    """A finished key replays for 24 h; after that it may be used for a new request."""
+    await call(store, clock, Handler(store))
+    clock.advance(timedelta(hours=23))
+    with pytest.raises(IdempotencyKeyAlreadyExists):
+        await call(store, clock, Handler(store), fp=FP_B)
+    clock.advance(timedelta(hours=2))
+    handler = Handler(store, b"new")
+    assert (await call(store, clock, handler, fp=FP_B)).body == b"new"
+
+
+async def test_keys_belong_to_one_project(store, clock):
+    """Project B's key ``k-1`` is independent of project A's."""
+    a, b = Handler(store, b"a"), Handler(store, b"b")
+    await call(store, clock, a, project="pj_a")
+    assert (await call(store, clock, b, project="pj_b", fp=FP_B)).body == b"b"
+    assert (a.runs, b.runs) == (1, 1)
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "line\nbreak", "tab\tkey"])
+async def test_malformed_key_is_refused_naming_the_header(store, clock, key):
+    """Empty, over-long or unprintable keys are ``invalid_request`` naming the header."""
+    with pytest.raises(InvalidRequest, match=r"^X-PARTNER-IDEMPOTENCY-KEY"):
+        await call(store, clock, Handler(store), key=key)
+
+
+async def test_fifty_simultaneous_calls_run_once(store, clock):
+    """Under concurrency one call runs; the others replay it or see it running."""
+    handler = Handler(store)
+
+    async def slowish(claim):
+        await asyncio.sleep(0)
+        return await handler(claim)
+
+    results = await asyncio.gather(
+        *(call(store, clock, slowish) for _ in range(50)), return_exceptions=True
+    )
+    assert handler.runs == 1
+    assert all(
+        isinstance(r, IdempotencyKeyAlreadyExists)
+        or (isinstance(r, Reply) and r.body == handler.body)
+        for r in results
+    )
