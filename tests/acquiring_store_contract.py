@@ -18,10 +18,9 @@ from kassa.domain.payment import (
     PaymentError,
     PaymentStatus,
     RecurrentInfo,
-    TransactionInfo,
 )
 from kassa.domain.recurrent import RecurrentToken
-from kassa.domain.refund import Refund, RefundStatus
+from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
 from kassa.domain.session import Instrument
 from kassa.domain.split import SplitRule
 from store_contract import T0, card, project, session
@@ -46,7 +45,15 @@ def full_payment() -> AcquiringPayment:
             SplitRule("c", remains=True),
         ),
     ).wait_for(Awaiting.CUSTOMER, T0 + timedelta(hours=1), T0, {"type": "redirect"})
-    refund = Refund(new_id(IdPrefix.REFUND), RefundStatus.ACCEPTED, Money(5, "usd"), T0, True, T0)
+    refund = Refund(
+        new_id(IdPrefix.REFUND),
+        RefundStatus.ACCEPTED,
+        Money(5, "usd"),
+        T0,
+        is_chargeback=True,
+        finished_at=T0,
+        transaction_info=TransactionInfo("000000000001", "654321"),
+    )
     return replace(
         waiting,
         three_ds_token="secret",

@@ -19,7 +19,7 @@ import pytest
 
 from kassa.adapters.db.migrate import upgrade
 from kassa.bootstrap import open_store
-from testkit import KassaServer
+from testkit import KassaServer, ProjectHandle, SignedClient, create_project
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -145,6 +145,20 @@ def server(
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+async def project(server: KassaServer) -> ProjectHandle:
+    """A fresh project on the module's server."""
+    return await create_project(server.database_url)
+
+
+@pytest.fixture
+async def client(server: KassaServer, project: ProjectHandle) -> AsyncIterator[SignedClient]:
+    """A signing client for the project."""
+    signed = SignedClient(server.base_url, project)
+    yield signed
+    await signed.aclose()
 
 
 @pytest.fixture

@@ -293,16 +293,29 @@ class StoreContract:
         assert await store.get_vault_entry(p.id, "a" * 64) == entry
         assert await store.get_vault_entry(other.id, "a" * 64) is None
 
-    async def test_vaulting_the_same_card_twice_keeps_the_first(self, store):
-        """A second entry for the same project and hash is a no-op, not an error."""
+    async def test_vaulting_the_same_card_again_without_expiry_keeps_the_stored_data(self, store):
+        """A second sighting without an expiry is a no-op, not an error."""
         p = await add_project(store)
         first = VaultEntry(p.id, card("b" * 64), b"first", T0)
-        second = VaultEntry(p.id, card("b" * 64), b"second", T0 + timedelta(seconds=1))
+        bare = replace(card("b" * 64), expiration_month=None, expiration_year=None)
+        second = VaultEntry(p.id, bare, b"second", T0 + timedelta(seconds=1))
         for entry in (first, second):
             async with store.unit_of_work() as uow:
                 uow.add_vault_entry(entry)
                 await uow.commit()
         assert await store.get_vault_entry(p.id, "b" * 64) == first
+
+    async def test_vaulting_the_same_card_again_with_expiry_updates_it(self, store):
+        """A card first seen without an expiry gets the one a later sighting brings."""
+        p = await add_project(store)
+        bare = replace(card("c" * 64), expiration_month=None, expiration_year=None)
+        first = VaultEntry(p.id, bare, b"first", T0)
+        second = VaultEntry(p.id, card("c" * 64), b"second", T0 + timedelta(seconds=1))
+        for entry in (first, second):
+            async with store.unit_of_work() as uow:
+                uow.add_vault_entry(entry)
+                await uow.commit()
+        assert await store.get_vault_entry(p.id, "c" * 64) == replace(second, created_at=T0)
 
     # --- outbox -----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 - ``Receiver``: a small aiohttp app on 127.0.0.1 that checks every ``X-PARTNER-SIGN`` against
   the server public key (the PEM ``kassa server-key`` prints) and records what it got; an
-  ``answer`` coroutine decides each reply (status, delay, hold).
+  ``answer`` coroutine decides each reply (status, delay, hold), ``reply`` its text.
 - ``WorkerProcess``: ``kassa worker`` as a real subprocess with shrunk timings (``FAST``).
 - ``enqueue``: outbox rows written exactly as a state change writes them
   (``service/outbox.py:record_webhook`` through a real unit of work, signed with the server
@@ -47,6 +47,14 @@ FAST = {
     "KASSA_LOG_LEVEL": "info",
 }
 
+# Four webhook types queued for one session in this order; tests check they arrive so.
+FLOW = [
+    WebhookType.ACTION_REQUIRED,
+    WebhookType.READY_TO_CONFIRM,
+    WebhookType.READY_TO_CAPTURE,
+    WebhookType.PAYMENT_FINISHED,
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -72,6 +80,7 @@ class Receiver:
 
     server_public_pem: str
     answer: Callable[[Received], Awaitable[int]] = answer_ok
+    reply: Callable[[Received, int], str] | None = None  # the answer's text; default names it
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     answered: list[tuple[Received, int]] = field(default_factory=list)
@@ -101,7 +110,8 @@ class Receiver:
         self.received.append(got)
         status = await self.answer(got)
         self.answered.append((got, status))
-        return web.Response(status=status, text=f"answer {status} to {got.type}")
+        text = f"answer {status} to {got.type}" if self.reply is None else self.reply(got, status)
+        return web.Response(status=status, text=text)
 
     async def start(self) -> Receiver:
         """Listen on ``port``."""

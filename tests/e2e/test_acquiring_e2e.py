@@ -3,7 +3,8 @@
 The server runs its in-process worker (delivery + timeout sweeper); the receiver listens on
 127.0.0.1; both SQLite and PostgreSQL. One server per module and database; each test makes
 its own project. A second server (same database and keys) with timeouts shrunk to seconds
-runs the timeout tests. Every test ends with ``kassa ledger check``.
+runs the timeout tests. Every test ends with ``kassa ledger check`` (see
+``acquiring_e2e_kit.open_shop``).
 """
 
 from __future__ import annotations
@@ -11,136 +12,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 
+import acquiring_e2e_kit as kit
+from acquiring_e2e_kit import press_on_3ds_page
 from acquiring_kit import init_body
-from kassa.adapters.keys import ServerKey, verify_any
-from kassa.domain.project import ProjectSettings
-from testkit import KassaServer, SignedClient, create_project, wait_for
-from webhook_receiver import Receiver
+from testkit import table_rows
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
-
-TIMEOUT = "2"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    """One webhook receiver per module."""
-    running = Receiver()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Keys shared by the module's servers (one deployment: one server key, one vault key)."""
-    return tmp_path_factory.mktemp("acquiring")
-
-
-@pytest.fixture(scope="module")
-def acquiring_server(module_database_url: str, server_dir: Path) -> Iterator[KassaServer]:
-    """A real server with the default timeouts."""
-    running = KassaServer(
-        module_database_url,
-        server_dir,
-        KASSA_WORKER_POLL_SECONDS="0.05",
-    ).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def hurried_server(module_database_url: str, server_dir: Path) -> Iterator[KassaServer]:
-    """A second server on the same database with 2-second confirm, 3DS and hold timeouts."""
-    running = KassaServer(
-        module_database_url,
-        server_dir,
-        KASSA_CONFIRM_TIMEOUT_SECONDS=TIMEOUT,
-        KASSA_ACTION_TIMEOUT_SECONDS=TIMEOUT,
-        KASSA_HOLD_TIMEOUT_SECONDS=TIMEOUT,
-        KASSA_WORKER_POLL_SECONDS="0.05",
-    ).start()
-    yield running
-    running.stop()
-
-
-def ledger_check(server: KassaServer) -> None:
-    """``kassa ledger check`` against the server's database must pass."""
-    env = {**os.environ, "KASSA_DATABASE_URL": server.database_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "kassa", "ledger", "check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
-
-
-class Shop:
-    """A project on the shared server, with its client and webhook tag."""
-
-    def __init__(self, server: KassaServer, receiver: Receiver, client: SignedClient) -> None:
-        """Bundle the pieces."""
-        self.server = server
-        self.receiver = receiver
-        self.client = client
-
-    async def ok(self, method: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        """A signed call that must succeed."""
-        return await self.client.ok(method, body, **kw)
-
-    async def error(self, method: str, body: dict[str, Any], status: int, code: str) -> None:
-        """A signed call that must fail with ``status`` and ``code``."""
-        response = await self.client.post(method, body)
-        assert response.status_code == status, response.text
-        assert response.json()["error"]["code"] == code
-
-    async def webhooks(self, session_id: str, *types: str) -> list[dict[str, Any]]:
-        """Wait until the session's webhooks start with ``types``; verify signatures."""
-        await wait_for(lambda: self.receiver.types(session_id)[: len(types)] == list(types), 15)
-        got = self.receiver.for_session(session_id)
-        pem = ServerKey(self.server.data_dir / "keys" / "server_private.pem").public_pem
-        for item in got:
-            assert item.signature is not None
-            assert verify_any(item.body, item.signature, [pem])
-        return [r.json for r in got]
-
-
-@pytest.fixture
-async def open_shop(
-    acquiring_server: KassaServer, receiver: Receiver, request: pytest.FixtureRequest
-) -> AsyncIterator[Any]:
-    """Factory: a project with the given settings, its webhooks going to the receiver.
-
-    ``hurried=True`` talks to the server with 2-second timeouts instead.
-    """
-    clients: list[SignedClient] = []
-
-    async def factory(*, hurried: bool = False, **settings: Any) -> Shop:
-        server = request.getfixturevalue("hurried_server") if hurried else acquiring_server
-        project = await create_project(
-            server.database_url,
-            webhook_url=receiver.url(uuid.uuid4().hex),
-            settings=ProjectSettings(**settings),
-        )
-        client = SignedClient(server.base_url, project)
-        clients.append(client)
-        return Shop(server, receiver, client)
-
-    yield factory
-    for client in clients:
-        await client.aclose()
-    ledger_check(acquiring_server)
-
+# The kit's fixtures, found by pytest under these names.
+receiver, server_dir, open_shop = kit.receiver, kit.server_dir, kit.open_shop
+acquiring_server, hurried_server = kit.acquiring_server, kit.hurried_server
 
 CARDS = [
     ("4242424242424242", "ready_to_confirm", None),
@@ -158,14 +42,32 @@ CARDS = [
 async def test_test_card_answer_arrives_as_signed_webhook(
     open_shop: Any, number: str, webhook: str, code: str | None
 ) -> None:
-    """Each sandbox card's first webhook arrives signed, card masked, no number or CVC."""
+    """Each sandbox card's flow over HTTP: signed webhooks, card masked, no number or CVC.
+
+    Approved cards are confirmed and end ``payment_finished`` succeeded with
+    ``transaction_info``; declined ones end failed with their code and no references.
+    (The 3DS card's pass and fail are ``test_3ds_page_pass_or_fail``.)
+    """
     shop = await open_shop()
     session = (await shop.ok("session/init/payment", init_body(number)))["session"]
-    [hook, *_] = await shop.webhooks(session["id"], webhook)
+    sid = session["id"]
+    [hook, *_] = await shop.webhooks(sid, webhook)
     payment = hook["session"]["acquiring_payments"][0]
     assert payment["payment_details"]["card"]["last4"] == number[-4:]
+    assert payment["payment_details"]["card"]["bin"] == number[:6]
     assert payment.get("error", {}).get("code") == code
-    raw = str(hook)
+    if webhook == "ready_to_confirm":
+        await shop.ok("session/confirm", {"session_id": sid})
+        hooks = await shop.webhooks(sid, webhook, "payment_finished")
+        finished = hooks[1]["session"]
+        assert finished["status"] == "accepted"
+        assert finished["acquiring_payments"][0]["status"] == "succeeded"
+        assert set(finished["acquiring_payments"][0]["transaction_info"]) == {"rrn", "auth_code"}
+    elif webhook == "payment_finished":
+        assert hook["session"]["status"] == "cancelled"
+        assert payment["status"] == "failed"
+        assert "transaction_info" not in payment
+    raw = b"".join(r.body for r in shop.receiver.for_session(sid)).decode()
     assert number not in raw
     assert "security_code" not in raw
 
@@ -195,6 +97,8 @@ async def test_cancel_flow_fails_the_payment(open_shop: Any) -> None:
     await shop.ok("session/cancel", {"session_id": sid})
     hooks = await shop.webhooks(sid, "ready_to_confirm", "payment_finished")
     assert hooks[1]["session"]["status"] == "cancelled"
+    payment = hooks[1]["session"]["acquiring_payments"][0]
+    assert (payment["status"], payment["error"]["code"]) == ("failed", "cancelled")
 
 
 @pytest.mark.parametrize(
@@ -207,22 +111,28 @@ async def test_3ds_page_pass_or_fail(open_shop: Any, result: str, final: str) ->
         "4000000000003220", payment_options={"return_url": "https://shop.example/done"}
     )
     session = (await shop.ok("session/init/payment", body))["session"]
-    redirect = session["acquiring_payments"][0]["customer_interaction"]["redirect"]
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(redirect["url"])
-        assert page.status_code == 200
-        assert "<button" in page.text
-        answer = await browser.post(
-            redirect["base_url"], data={"token": redirect["qs"]["token"], "result": result}
-        )
+    payment = session["acquiring_payments"][0]
+    assert (session["status"], payment["status"]) == ("in_progress", "pending")
+    assert "next_action" not in session
+    redirect = payment["customer_interaction"]["redirect"]
+    assert redirect["url"].startswith(f"{shop.server.base_url}/3ds/")
+    answer = await press_on_3ds_page(redirect, result.capitalize())
     assert answer.status_code == 303
     assert answer.headers["location"] == "https://shop.example/done"
     hooks = await shop.webhooks(session["id"], "action_required", final)
+    after = hooks[1]["session"]["acquiring_payments"][0]
     if result == "fail":
-        assert hooks[1]["session"]["acquiring_payments"][0]["error"]["code"] == "3DS_error"
+        assert after["error"]["code"] == "3DS_error"
+        assert hooks[1]["session"]["status"] == "cancelled"
     else:
+        assert hooks[1]["session"]["next_action"] == "confirm"
         await shop.ok("session/confirm", {"session_id": session["id"]})
-        await shop.webhooks(session["id"], "action_required", final, "payment_finished")
+        hooks = await shop.webhooks(session["id"], "action_required", final, "payment_finished")
+        assert hooks[2]["session"]["acquiring_payments"][0]["status"] == "succeeded"
+    async with httpx.AsyncClient() as browser:
+        answered = await browser.get(redirect["url"])
+    assert answered.status_code == 200
+    assert "<form" not in answered.text
 
 
 async def test_auto_confirm_sends_only_payment_finished(open_shop: Any) -> None:
@@ -230,16 +140,25 @@ async def test_auto_confirm_sends_only_payment_finished(open_shop: Any) -> None:
     shop = await open_shop(auto_confirm=True)
     sid = (await shop.ok("session/init/payment", init_body()))["session"]["id"]
     hooks = await shop.webhooks(sid, "payment_finished")
-    assert hooks[0]["session"]["acquiring_payments"][0]["status"] == "succeeded"
+    assert hooks[0]["session"]["status"] == "accepted"
+    payment = hooks[0]["session"]["acquiring_payments"][0]
+    assert payment["status"] == "succeeded"
+    assert set(payment["transaction_info"]) == {"rrn", "auth_code"}
+    assert shop.receiver.types(sid) == ["payment_finished"]
 
 
 async def test_delayed_capture_partial_then_refunds(open_shop: Any) -> None:
     """Hold → partial capture → two partial refunds → refund_amount_exceeded."""
     shop = await open_shop(two_step_capture=True)
     sid = (await shop.ok("session/init/payment", init_body()))["session"]["id"]
-    await shop.webhooks(sid, "ready_to_capture")
+    [held] = await shop.webhooks(sid, "ready_to_capture")
+    assert held["session"]["next_action"] == "capture"
+    assert held["session"]["acquiring_payments"][0]["status"] == "pending"
     amount = {"amount": 7000, "currency": "usd"}
     await shop.ok("session/capture", {"session_id": sid, "amount_details": amount})
+    captured = (await shop.webhooks(sid, "ready_to_capture", "payment_finished"))[1]["session"]
+    assert captured["status"] == "accepted"
+    assert set(captured["acquiring_payments"][0]["transaction_info"]) == {"rrn", "auth_code"}
     for part in (3000, 4000):
         await shop.ok(
             "session/refund",
@@ -249,8 +168,12 @@ async def test_delayed_capture_partial_then_refunds(open_shop: Any) -> None:
     hooks = await shop.webhooks(
         sid, "ready_to_capture", "payment_finished", "payment_refunded", "payment_refunded"
     )
+    assert hooks[-1]["session"]["status"] == "accepted"
     refunds = hooks[-1]["session"]["acquiring_payments"][0]["refunds"]
     assert [r["status"] for r in refunds] == ["accepted", "accepted"]
+    assert [r["amount_details"]["amount"] for r in refunds] == [3000, 4000]
+    assert [r["is_chargeback"] for r in refunds] == [False, False]
+    assert all(set(r["transaction_info"]) == {"rrn", "auth_code"} for r in refunds)
 
 
 async def test_cancel_releases_a_hold(open_shop: Any) -> None:
@@ -258,7 +181,10 @@ async def test_cancel_releases_a_hold(open_shop: Any) -> None:
     shop = await open_shop(two_step_capture=True)
     sid = (await shop.ok("session/init/payment", init_body()))["session"]["id"]
     await shop.ok("session/cancel", {"session_id": sid})
-    await shop.webhooks(sid, "ready_to_capture", "payment_finished")
+    hooks = await shop.webhooks(sid, "ready_to_capture", "payment_finished")
+    assert hooks[1]["session"]["status"] == "cancelled"
+    assert hooks[1]["session"]["acquiring_payments"][0]["error"]["code"] == "cancelled"
+    await shop.error("session/capture", {"session_id": sid}, 409, "invalid_session_status")
 
 
 @pytest.mark.parametrize(
@@ -276,6 +202,7 @@ async def test_worker_sweeper_times_out_each_wait(
     shop = await open_shop(hurried=True, **settings)
     sid = (await shop.ok("session/init/payment", init_body(number)))["session"]["id"]
     hooks = await shop.webhooks(sid, first, "payment_finished")
+    assert hooks[1]["session"]["status"] == "cancelled"
     assert hooks[1]["session"]["acquiring_payments"][0]["error"]["code"] == code
 
 
@@ -299,14 +226,21 @@ async def test_chargeback_from_the_cli_arrives_as_payment_refunded(open_shop: An
     )
     assert done.returncode == 0, done.stderr
     hooks = await shop.webhooks(session["id"], "payment_finished", "payment_refunded")
-    assert hooks[1]["session"]["acquiring_payments"][0]["refunds"][0]["is_chargeback"] is True
+    assert hooks[1]["session"]["status"] == "accepted"
+    [refund] = hooks[1]["session"]["acquiring_payments"][0]["refunds"]
+    assert (refund["status"], refund["is_chargeback"]) == ("accepted", True)
+    assert refund["amount_details"] == {"amount": 10000, "currency": "usd"}
 
 
 async def test_recurrent_token_mit_cit_and_disable(open_shop: Any) -> None:
-    """recurrent=true gives a token; MIT charges it; CIT asks for 3DS; disabled → inactive."""
+    """recurrent=true gives a token; MIT charges it; CIT passes 3DS; disabled → inactive."""
     shop = await open_shop(auto_confirm=True)
     first = await shop.ok("session/init/payment", init_body(payment_options={"recurrent": True}))
-    token = first["session"]["acquiring_payments"][0]["recurrent"]["token"]
+    recurrent = first["session"]["acquiring_payments"][0]["recurrent"]
+    token = recurrent["token"]
+    assert recurrent["type"] == "recurrent_token"
+    hooks = await shop.webhooks(first["session"]["id"], "payment_finished")
+    assert hooks[0]["session"]["acquiring_payments"][0]["recurrent"]["token"] == token
     charge = {
         "payment_details": {
             "type": "recurrent",
@@ -316,21 +250,31 @@ async def test_recurrent_token_mit_cit_and_disable(open_shop: Any) -> None:
         "customer": {"reference": "lucky"},
     }
     mit = (await shop.ok("session/init/payment", charge))["session"]
-    await shop.webhooks(mit["id"], "payment_finished")
+    [done] = await shop.webhooks(mit["id"], "payment_finished")
+    assert done["session"]["acquiring_payments"][0]["status"] == "succeeded"
+    assert shop.receiver.types(mit["id"]) == ["payment_finished"]  # no customer step
     cit_body = charge | {
         "payment_details": {
             "type": "recurrent",
             "recurrent": {"token": token, "initiator": "client"},
         },
-        "payment_options": {"return_url": "https://shop.example/r"},
     }
+    await shop.error("session/init/payment", cit_body, 400, "invalid_request")  # no return_url
+    cit_body["payment_options"] = {"return_url": "https://shop.example/r"}
     cit = (await shop.ok("session/init/payment", cit_body))["session"]
-    await shop.webhooks(cit["id"], "action_required")
+    redirect = cit["acquiring_payments"][0]["customer_interaction"]["redirect"]
+    assert (await press_on_3ds_page(redirect, "Pass")).headers["location"] == (
+        "https://shop.example/r"
+    )
+    hooks = await shop.webhooks(cit["id"], "action_required", "payment_finished")
+    assert hooks[1]["session"]["acquiring_payments"][0]["status"] == "succeeded"
     info = await shop.ok(
         "token/info", {"type": "recurrent_token", "recurrent_token": {"token": token}}
     )
     assert info["info"]["is_active"] is True
     await shop.ok("recurrent/disable", {"recurrent": {"token": token}})
+    status = await shop.ok("recurrent/status", {"recurrent": {"token": token}})
+    assert status["recurrent"]["is_active"] is False
     await shop.error("session/init/payment", charge, 422, "recurrent_token_inactive")
 
 
@@ -373,18 +317,30 @@ async def test_operations_the_state_does_not_allow_are_409(open_shop: Any) -> No
     cancelled session.
     """
     shop = await open_shop()
+    database_url = shop.server.database_url
     sid = (await shop.ok("session/init/payment", init_body()))["session"]["id"]
     await shop.ok("session/confirm", {"session_id": sid})
-    before = await shop.ok("session/status", {"session_id": sid})
+    await shop.webhooks(sid, "ready_to_confirm", "payment_finished")
+    created = (await shop.ok("session/create", {}))["session"]["id"]
+    await shop.ok("session/cancel", {"session_id": created})
+    before = await _rows_of(database_url, shop.client.project.id)
+    statuses = [await shop.ok("session/status", {"session_id": s}) for s in (sid, created)]
     await shop.error("session/confirm", {"session_id": sid}, 409, "invalid_session_status")
     await shop.error("session/capture", {"session_id": sid}, 409, "invalid_session_status")
-    assert await shop.ok("session/status", {"session_id": sid}) == before
-    created = (await shop.ok("session/create", {}))["session"]["id"]
     await shop.error("session/refund", {"session_id": created}, 409, "invalid_session_status")
-    await shop.ok("session/cancel", {"session_id": created})
     await shop.error(
         "session/start/payment",
         {"session_id": created, **init_body()},
         409,
         "invalid_session_status",
     )
+    assert [await shop.ok("session/status", {"session_id": s}) for s in (sid, created)] == statuses
+    assert await _rows_of(database_url, shop.client.project.id) == before
+
+
+async def _rows_of(database_url: str, project_id: str) -> dict[str, Any]:
+    """The project's sessions and ledger rows, and how many webhooks it has queued."""
+    rows = await table_rows(database_url)
+    mine = {t: [r for r in found if project_id in map(str, r)] for t, found in rows.items()}
+    tables = ("sessions", "ledger_transactions", "ledger_postings", "vault_cards")
+    return {**{t: mine[t] for t in tables}, "outbox": len(mine["outbox"])}

@@ -13,7 +13,7 @@ import pytest
 
 from kassa.adapters.keys import load_private_key, load_public_key, public_pem, verify_any
 from kassa.bootstrap import open_store
-from testkit import KEYS, free_port, kassa_cli, sign, wait_for
+from testkit import KEYS, create_project, free_port, kassa_cli, load_private, sign, wait_for
 
 PUBLIC = KEYS / "test_partner_public.pem"
 
@@ -302,3 +302,53 @@ def test_several_workers_need_postgresql(sqlite_url, tmp_path):
     done = kassa_cli("serve", "--workers", "2", env=env, check=False)
     assert done.returncode == 2
     assert "needs PostgreSQL" in done.stderr
+
+
+# --- kassa call -------------------------------------------------------------------------------
+
+
+async def test_call_signs_and_posts_like_a_merchant(server, tmp_path):
+    """``kassa call`` signs the body with ``--key``; the server accepts it and answers."""
+    private = KEYS / "test_partner_private.pem"
+    project = await create_project(server.database_url, key=load_private(private))
+    body = tmp_path / "body.json"
+    body.write_text('{"amount_details": {"amount": 500, "currency": "eur"}}')
+    common = ["--project", project.id, "--key", str(private), "--url", server.base_url]
+    created = kassa_cli("call", "session/create", *common, "--data", f"@{body}")
+    session = json.loads(created.stdout)["session"]
+    assert session["amount_details"] == {"amount": 500, "currency": "eur"}
+    shown = kassa_cli(
+        "call",
+        "session/status",
+        *common,
+        "--api-version",
+        "v2",
+        "--data",
+        json.dumps({"session_id": session["id"]}),
+    )
+    assert json.loads(shown.stdout)["session"]["id"] == session["id"]
+    replayed = kassa_cli(
+        "call", "session/create", *common, "--data", f"@{body}", "--idempotency-key", "k1"
+    )
+    again = kassa_cli(
+        "call", "session/create", *common, "--data", f"@{body}", "--idempotency-key", "k1"
+    )
+    assert again.stdout == replayed.stdout
+
+
+async def test_call_exits_1_on_an_error_answer(server):
+    """An error answer is printed and the exit status is 1; a wrong key is refused by the server."""
+    project = await create_project(server.database_url)
+    common = ["--project", project.id, "--url", server.base_url]
+    done = kassa_cli(
+        "call",
+        "session/status",
+        *common,
+        "--key",
+        str(KEYS / "test_partner_private.pem"),
+        "--data",
+        '{"session_id": "ps_x"}',
+        check=False,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "authentication_error"

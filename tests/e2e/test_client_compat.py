@@ -10,8 +10,6 @@ import orjson
 import pytest
 
 from testkit import (
-    KassaServer,
-    ProjectHandle,
     SignedClient,
     assert_error,
     create_project,
@@ -21,20 +19,6 @@ from testkit import (
 
 TESTS = Path(__file__).parents[1]
 VECTORS = TESTS / "vectors"
-
-
-@pytest.fixture
-async def project(server: KassaServer) -> ProjectHandle:
-    """A fresh project on the module's server."""
-    return await create_project(server.database_url)
-
-
-@pytest.fixture
-async def client(server: KassaServer, project: ProjectHandle):
-    """A signing client for the project."""
-    signed = SignedClient(server.base_url, project)
-    yield signed
-    await signed.aclose()
 
 
 def _nulls(value: Any) -> list[str]:

@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 
 from kassa.bootstrap import open_store
 from kassa.service.idempotency import fingerprint
@@ -22,20 +21,6 @@ from testkit import (
 )
 
 BODY = {"amount_details": {"amount": 10000, "currency": "usd"}, "metadata": "order123"}
-
-
-@pytest.fixture
-async def project(server: KassaServer) -> ProjectHandle:
-    """A fresh project on the module's server."""
-    return await create_project(server.database_url)
-
-
-@pytest.fixture
-async def client(server: KassaServer, project: ProjectHandle):
-    """A signing client for the project."""
-    signed = SignedClient(server.base_url, project)
-    yield signed
-    await signed.aclose()
 
 
 async def session_count(server: KassaServer, project: ProjectHandle) -> int:

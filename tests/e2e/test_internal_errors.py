@@ -1,7 +1,8 @@
 """No stack trace ever reaches the wire: a store that raises gives a bare ``internal_error``.
 
-The app is built in-process with ``create_app(settings, deps)`` over the in-memory fakes and
-driven with httpx's ASGI transport.
+Most tests build the app in-process with ``create_app(settings, deps)`` over the in-memory fakes
+and drive it with httpx's ASGI transport; the last one breaks the database under a real
+``kassa serve`` subprocess, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import httpx
 import orjson
 import pytest
 
+from kassa.adapters.db.driver import Stmt
 from kassa.adapters.keys import public_pem
 from kassa.api.app import create_app
 from kassa.config import Settings
@@ -23,7 +25,15 @@ from kassa.testing import (
     StoredKey,
     fake_deps,
 )
-from testkit import KEYS, load_private, sign
+from testkit import (
+    KEYS,
+    KassaServer,
+    SignedClient,
+    create_project,
+    load_private,
+    raw_driver,
+    sign,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -161,3 +171,38 @@ async def test_internal_error_releases_the_idempotency_key(http, store):
     retried = await post(http, "session/create", body, **{"X-PARTNER-IDEMPOTENCY-KEY": "k1"})
     assert retried.status_code == 200, retried.text
     assert len(store.state.sessions) == 1
+
+
+async def test_real_server_with_a_broken_database_answers_a_bare_internal_error(
+    database_url, tmp_path
+):
+    """A real ``kassa serve`` whose sessions table vanished: 500 envelope, the trace only logged."""
+    server = KassaServer(database_url, tmp_path).start()
+    try:
+        project = await create_project(database_url)
+        client = SignedClient(server.base_url, project)
+        try:
+            body = {"metadata": "card 4242424242424242"}
+            await client.ok("session/create", body)
+            driver = await raw_driver(database_url)
+            try:
+                cascade = "" if driver.dialect == "sqlite" else " CASCADE"
+                await driver.write([Stmt(f"DROP TABLE sessions{cascade}")])
+            finally:
+                await driver.close()
+            for method, sent in (
+                ("session/create", body),
+                ("session/status", {"session_id": "ps_" + "0" * 26}),
+            ):
+                response = await client.post(method, sent)
+                assert_bare_internal_error(response)
+                assert "sessions" not in response.text
+                assert "sqlite" not in response.text.lower()
+                assert "asyncpg" not in response.text.lower()
+        finally:
+            await client.aclose()
+    finally:
+        server.stop()
+    log = server.log()
+    assert "unhandled_error" in log
+    assert "4242424242424242" not in log

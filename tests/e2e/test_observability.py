@@ -14,29 +14,12 @@ from kassa.config import Settings
 from kassa.testing import fake_deps
 from testkit import (
     KassaServer,
-    ProjectHandle,
-    SignedClient,
-    create_project,
     sign,
     wait_for,
 )
 
 PAN = "4111111111111111"
 CVC = "739"
-
-
-@pytest.fixture
-async def project(server: KassaServer) -> ProjectHandle:
-    """A fresh project on the module's server."""
-    return await create_project(server.database_url)
-
-
-@pytest.fixture
-async def client(server: KassaServer, project: ProjectHandle):
-    """A signing client for the project."""
-    signed = SignedClient(server.base_url, project)
-    yield signed
-    await signed.aclose()
 
 
 def samples(text: str, name: str) -> list[Any]:

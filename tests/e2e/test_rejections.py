@@ -1,7 +1,7 @@
 """Every failure answers the error envelope with the design table's HTTP status (kassa.md §3).
 
-Each rejected request is also checked to write nothing: every table's row count is the same
-before and after it.
+Each rejected request is also checked to write nothing: every row of every table (not only the
+counts: an UPDATE would keep them) is the same before and after it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import pytest
 from kassa.adapters.keys import generate_private_key
 from testkit import (
     KassaServer,
-    ProjectHandle,
     SignedClient,
     assert_error,
     create_project,
     sign,
-    table_counts,
+    table_rows,
 )
 
 if TYPE_CHECKING:
@@ -32,31 +31,17 @@ if TYPE_CHECKING:
 BODY = {"amount_details": {"amount": 10000, "currency": "usd"}, "metadata": "order123"}
 
 
-@pytest.fixture
-async def project(server: KassaServer) -> ProjectHandle:
-    """A fresh project on the module's server."""
-    return await create_project(server.database_url)
-
-
-@pytest.fixture
-async def client(server: KassaServer, project: ProjectHandle):
-    """A signing client for the project."""
-    signed = SignedClient(server.base_url, project)
-    yield signed
-    await signed.aclose()
-
-
 async def rejected(
     server: KassaServer,
     send: Callable[[], Awaitable[httpx.Response]],
     status: int,
     code: str,
 ) -> str:
-    """Send, assert the error envelope, assert no table changed; return the description."""
-    before = await table_counts(server.database_url)
+    """Send, assert the error envelope and that no row of any table changed; return the text."""
+    before = await table_rows(server.database_url)
     response = await send()
     description = assert_error(response, status, code)
-    assert await table_counts(server.database_url) == before
+    assert await table_rows(server.database_url) == before
     return description
 
 
@@ -385,3 +370,48 @@ async def test_chunked_body_over_one_mebibyte_is_413(server, client):
         return await client.http.post("/api/v1/session/create", content=chunks(), headers=headers)
 
     await rejected(server, send, 413, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("session/confirm", {}),
+        ("session/cancel", {}),
+        ("session/capture", {}),
+        ("session/refund", {"amount_details": {"amount": 100, "currency": "usd"}}),
+        (
+            "session/start/payment",
+            {
+                "payment_details": {
+                    "type": "card",
+                    "card": {"type": "bank_card", "bank_card": {"number": "4242424242424242"}},
+                },
+                "amount_details": {"amount": 100, "currency": "usd"},
+                "customer": {"reference": "u1"},
+            },
+        ),
+    ],
+)
+async def test_acting_on_another_projects_session_is_not_found(server, client, method, extra):
+    """Mutating methods on another project's session: 404 as for a missing id, nothing written."""
+    owner_session = (await client.ok("session/create", BODY))["session"]["id"]
+    other = SignedClient(server.base_url, await create_project(server.database_url))
+    try:
+        foreign = await rejected(
+            server,
+            lambda: other.post(method, {"session_id": owner_session, **extra}),
+            404,
+            "session_not_found",
+        )
+        missing_id = "ps_" + "0" * 26
+        missing = await rejected(
+            server,
+            lambda: other.post(method, {"session_id": missing_id, **extra}),
+            404,
+            "session_not_found",
+        )
+    finally:
+        await other.aclose()
+    assert foreign.replace(owner_session, "<id>") == missing.replace(missing_id, "<id>")
+    session = (await client.ok("session/status", {"session_id": owner_session}))["session"]
+    assert session["status"] == "created"

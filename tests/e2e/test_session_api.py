@@ -10,11 +10,7 @@ import pytest
 
 from kassa.bootstrap import open_store
 from testkit import (
-    KassaServer,
-    ProjectHandle,
-    SignedClient,
     assert_error,
-    create_project,
     table_rows,
 )
 
@@ -95,20 +91,6 @@ def expected_echo(payout_field: str) -> dict[str, Any]:
         payout_field: masked(PAYOUT_PAN, "mastercard"),
         **PLAIN_FIELDS,
     }
-
-
-@pytest.fixture
-async def project(server: KassaServer) -> ProjectHandle:
-    """A fresh project on the module's server."""
-    return await create_project(server.database_url)
-
-
-@pytest.fixture
-async def client(server: KassaServer, project: ProjectHandle):
-    """A signing client for the project."""
-    signed = SignedClient(server.base_url, project)
-    yield signed
-    await signed.aclose()
 
 
 def _session_fields(session: dict[str, Any]) -> dict[str, Any]:

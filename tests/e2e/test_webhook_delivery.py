@@ -8,7 +8,9 @@ Timings are shrunk through ``KASSA_*`` settings (``webhook_kit.FAST``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -18,6 +20,7 @@ from kassa.service.outbox import WebhookType
 from testkit import KassaServer, create_project, free_port, kassa_cli, wait_for
 from webhook_kit import (
     FAST,
+    FLOW,
     Received,
     Receiver,
     WorkerProcess,
@@ -29,13 +32,6 @@ from webhook_kit import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-FLOW = [
-    WebhookType.ACTION_REQUIRED,
-    WebhookType.READY_TO_CONFIRM,
-    WebhookType.READY_TO_CAPTURE,
-    WebhookType.PAYMENT_FINISHED,
-]
 
 
 @pytest.fixture
@@ -147,16 +143,24 @@ async def test_a_webhook_never_answered_2xx_fails_at_the_give_up_time_and_its_se
     tmp_path: Path,
     pem: str,
 ) -> None:
-    """Always 500: every attempt is recorded, the row fails, the next webhook is delivered."""
+    """Always 500: every attempt is recorded, the row fails, the next webhook is delivered.
+
+    Shrunk schedule: retries from 50 ms, at most 200 ms apart, give-up 2 s after the first
+    attempt. Each attempt keeps its time, status, latency and the first KiB of the answer.
+    """
+    long_answer = "answer 500: " + "ж" * 3000  # 6 KB of two-byte characters
 
     async def answer(got: Received) -> int:
         return 500 if got.seq == "0" else 200
 
-    async with Receiver(pem, answer) as receiver:
+    def reply(_got: Received, status: int) -> str:
+        return long_answer if status == 500 else "ok"
+
+    async with Receiver(pem, answer, reply) as receiver:
         project = await create_project(database_url, webhook_url=receiver.url)
         events = [("ps_a", WebhookType.READY_TO_CONFIRM), ("ps_a", WebhookType.PAYMENT_FINISHED)]
         await enqueue(database_url, tmp_path, project.id, events)
-        with WorkerProcess(database_url, tmp_path, KASSA_WEBHOOK_GIVE_UP_SECONDS="1"):
+        with WorkerProcess(database_url, tmp_path, KASSA_WEBHOOK_GIVE_UP_SECONDS="2"):
             await wait_for(lambda: settled(database_url, 2), timeout=20)
     listed = json.loads(
         kassa_cli(
@@ -166,10 +170,19 @@ async def test_a_webhook_never_answered_2xx_fails_at_the_give_up_time_and_its_se
     [failed] = listed
     assert (failed["id"], failed["status"], failed["last_error"]) == (1, "failed", "HTTP 500")
     log = failed["attempt_log"]
-    assert len(log) == failed["attempts"] >= 2
+    assert len(log) == failed["attempts"] >= 5
     assert {a["http_status"] for a in log} == {500}
-    assert all(a["response_excerpt"] == "answer 500 to ready_to_confirm" for a in log)
-    assert all(a["latency_ms"] > 0 for a in log)
+    excerpt = long_answer.encode()[:1024].decode("utf-8", errors="replace")
+    assert all(a["response_excerpt"] == excerpt for a in log)
+    assert all(a["latency_ms"] > 0 and a["error"] is None for a in log)
+    times = [datetime.fromisoformat(a["attempted_at"]) for a in log]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.75 * 0.05 - 0.001  # never sooner than the jittered first delay
+    assert max(gaps) < 0.6  # capped at 200 ms (plus polling); uncapped would reach 0.8 s
+    give_up_at = datetime.fromisoformat(failed["give_up_at"])
+    assert timedelta(seconds=1.9) <= give_up_at - times[0] <= timedelta(seconds=2)
+    assert times[-1] >= give_up_at  # the last try is at the give-up time, then failed
+    assert datetime.fromisoformat(failed["finished_at"]) >= times[-1]
     assert [r.seq for r in receiver.received] == ["0"] * len(log) + ["1"]
     assert_all_signed(receiver)
 

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kassa.service.outbox import WebhookType
 from testkit import create_project, free_port, wait_for
 from webhook_kit import (
+    FLOW,
     Received,
     Receiver,
     WorkerProcess,
@@ -23,13 +25,6 @@ from webhook_kit import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-FLOW = [
-    WebhookType.ACTION_REQUIRED,
-    WebhookType.READY_TO_CONFIRM,
-    WebhookType.READY_TO_CAPTURE,
-    WebhookType.PAYMENT_FINISHED,
-]
 
 
 @pytest.mark.postgres
@@ -112,23 +107,54 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     assert all(len(d.attempt_log) == 1 for d in rows)  # the killed worker recorded nothing
 
 
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """One sample of a Prometheus text exposition, or None."""
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return float(found.value)
+    return None
+
+
 async def test_a_standalone_worker_exports_its_metrics_on_the_metrics_port(
     sqlite_url: str,
     tmp_path: Path,
 ) -> None:
-    """``kassa worker --metrics-port P`` serves Prometheus metrics on 127.0.0.1:P."""
+    """``kassa worker --metrics-port P``: outcomes, latency, queue depth and oldest age.
+
+    The receiver answers 500 until told otherwise: the webhook waits (depth 1, growing age,
+    retries counted), then is delivered (depth 0, age 0).
+    """
     port = free_port()
-    async with Receiver(server_public_pem(tmp_path)) as receiver:
+    receiving = asyncio.Event()
+
+    async def answer(_got: Received) -> int:
+        return 200 if receiving.is_set() else 500
+
+    async with Receiver(server_public_pem(tmp_path), answer) as receiver:
         project = await create_project(sqlite_url, webhook_url=receiver.url)
         await enqueue(sqlite_url, tmp_path, project.id, [("ps_a", WebhookType.PAYMENT_FINISHED)])
         with WorkerProcess(sqlite_url, tmp_path, "--metrics-port", str(port)):
-            await wait_for(lambda: settled(sqlite_url, 1), timeout=20)
 
             def scrape() -> str:
                 return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
 
-            await wait_for(lambda: "kassa_webhook_queue_depth 0.0" in scrape(), timeout=10)
+            def waiting() -> bool:
+                text = scrape()
+                retried = sample(text, "kassa_webhook_deliveries_total", outcome="retried")
+                age = sample(text, "kassa_webhook_oldest_pending_age_seconds") or 0.0
+                depth = sample(text, "kassa_webhook_queue_depth")
+                return (retried or 0) >= 2 and depth == 1 and age > 0.2
+
+            await wait_for(waiting, timeout=20)
+            failing = scrape()
+            receiving.set()
+            await wait_for(lambda: settled(sqlite_url, 1), timeout=20)
+            await wait_for(lambda: sample(scrape(), "kassa_webhook_queue_depth") == 0, timeout=10)
             text = scrape()
-    assert 'kassa_webhook_deliveries_total{outcome="delivered"} 1.0' in text
-    assert "kassa_webhook_attempt_duration_seconds_bucket" in text
-    assert "kassa_webhook_oldest_pending_age_seconds 0.0" in text
+    latency = "kassa_webhook_attempt_duration_seconds_count"
+    assert (sample(failing, latency, result="non_2xx") or 0) >= 2
+    assert not sample(failing, "kassa_webhook_deliveries_total", outcome="delivered")
+    assert sample(text, "kassa_webhook_deliveries_total", outcome="delivered") == 1
+    assert sample(text, latency, result="2xx") == 1
+    assert sample(text, "kassa_webhook_oldest_pending_age_seconds") == 0

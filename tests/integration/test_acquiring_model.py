@@ -85,7 +85,10 @@ async def _apply(model: Model, op: str, value: int, two_step: bool) -> None:  # 
             assert response.status_code == 409, response.text
     elif op == "refund":
         amount = max(1, model.amount * value // 100)
-        body["amount_details"] = {"amount": amount, "currency": "usd"}
+        if value == 100:  # no amount_details: refund all that is left
+            amount = max(1, model.captured - model.refunded)
+        else:
+            body["amount_details"] = {"amount": amount, "currency": "usd"}
         response = await kassa.post("session/refund", body)
         if model.state != "succeeded":
             assert response.status_code == 409, response.text

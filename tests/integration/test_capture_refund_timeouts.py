@@ -96,6 +96,9 @@ async def test_several_partial_refunds_up_to_the_captured_amount(open_kassa: Any
     refunds = session["acquiring_payments"][0]["refunds"]
     assert [r["amount_details"]["amount"] for r in refunds] == [3000, 3000, 4000]
     assert all(r["is_chargeback"] is False for r in refunds)
+    infos = [r["transaction_info"] for r in refunds]
+    assert all(set(i) == {"rrn", "auth_code"} for i in infos)
+    assert len({i["rrn"] for i in infos}) == len(infos)  # each refund its own reference
     body = {"session_id": sid, "amount_details": {"amount": 1, "currency": "usd"}}
     await kassa.error("session/refund", body, 422, "refund_amount_exceeded")
     assert await kassa.webhook_types(sid) == [
@@ -158,6 +161,7 @@ async def test_chargeback_arrives_as_payment_refunded_with_is_chargeback(open_ka
     assert last["type"] == "payment_refunded"
     refund = last["session"]["acquiring_payments"][0]["refunds"][-1]
     assert refund["is_chargeback"] is True
+    assert set(refund["transaction_info"]) == {"rrn", "auth_code"}
     assert refund["amount_details"]["amount"] == 9000
     assert await kassa.balances() == {}
 

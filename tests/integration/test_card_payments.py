@@ -319,3 +319,40 @@ async def test_start_without_data_from_create_names_the_missing_field(open_kassa
     description = await kassa.error("session/start/payment", body, 400, "invalid_request")
     assert description == "amount_details: required (not given at session/create either)"
     assert await kassa.session(sid) == before
+
+
+async def test_card_from_create_without_expiry_cannot_be_charged(open_kassa: Any) -> None:
+    """A card given at create without expiry (fine for a payout) is refused at start/payment."""
+    kassa = await open_kassa()
+    number = {"number": "4242424242424242"}
+    body = init_body() | {
+        "payment_details": {"type": "card", "card": {"type": "bank_card", "bank_card": number}}
+    }
+    sid = (await kassa.ok("session/create", body))["session"]["id"]
+    description = await kassa.error(
+        "session/start/payment", {"session_id": sid}, 400, "invalid_request"
+    )
+    assert description.startswith("payment_details.card.bank_card.expiration_month")
+    assert (await kassa.session(sid))["status"] == "created"
+    started = await kassa.ok("session/start/payment", {"session_id": sid, **init_body()})
+    assert started["session"]["acquiring_payments"][0]["status"] == "pending"
+
+
+async def test_a_card_seen_later_with_expiry_can_be_charged_by_its_hash(open_kassa: Any) -> None:
+    """Vaulted first without expiry (create), then with it (a payment): the hash is chargeable."""
+    kassa = await open_kassa()
+    number = {"number": "4242424242424242"}
+    bare = init_body() | {
+        "payment_details": {"type": "card", "card": {"type": "bank_card", "bank_card": number}}
+    }
+    await kassa.ok("session/create", bare)
+    await kassa.ok("session/init/payment", init_body())
+    number_hash = kassa.deps.vault.number_hash(kassa.project.id, "4242424242424242")
+    by_hash = init_body() | {
+        "payment_details": {
+            "type": "card",
+            "card": {"type": "encrypted_card", "encrypted_card": {"number_hash": number_hash}},
+        },
+    }
+    session = (await kassa.ok("session/init/payment", by_hash))["session"]
+    assert session["acquiring_payments"][0]["status"] == "pending"

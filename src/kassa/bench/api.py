@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,16 +25,14 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
-from kassa.adapters.db.migrate import upgrade
 from kassa.adapters.keys import generate_private_key, public_pem, sign
 from kassa.bench.load import LoadResult, Prepared, run_load
+from kassa.bench.scratch import free_port, scratch_database
 from kassa.bootstrap import open_store
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from cryptography.hazmat.primitives.asymmetric import rsa
 
 
@@ -84,14 +81,6 @@ def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes]) -> None:
             time.sleep(0.1)
     msg = "benchmark server did not start"
     raise RuntimeError(msg)
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(args: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
@@ -195,91 +184,62 @@ def _pgbench(database_url: str, project_id: str, clients: int, seconds: int) -> 
     raise RuntimeError(msg)
 
 
-def _admin_sql(url: str, sql: str) -> None:
-    import asyncpg  # noqa: PLC0415
-
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-def _database(kind_url: str, workdir: Path) -> Iterator[str]:
-    if kind_url.startswith("sqlite"):
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"kassa_bench_{uuid.uuid4().hex[:8]}"
-    _admin_sql(kind_url, f'CREATE DATABASE "{name}"')
-    url = kind_url.rpartition("/")[0] + "/" + name
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        _admin_sql(kind_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def bench_api(database_url: str, requests: int, concurrency: int) -> ApiBenchReport:
     """Run the three measurements against a scratch database next to ``database_url``."""
-    with tempfile.TemporaryDirectory(prefix="kassa-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="kassa-bench-") as tmp,
+        scratch_database(database_url, Path(tmp)) as url,
+    ):
         workdir = Path(tmp)
-        for url in _database(database_url, workdir):
-            key = generate_private_key()
-            project_id = asyncio.run(_project(url, key))
-            bodies = _bodies(project_id, key, requests + 200)
-            port = _free_port()
-            base = f"http://127.0.0.1:{port}"
-            env = {
-                **os.environ,
-                "KASSA_DATABASE_URL": url,
-                "KASSA_DATA_DIR": str(workdir),
-                "KASSA_PORT": str(port),
-                "KASSA_WORKER": "0",
-                "KASSA_LOG_LEVEL": "warning",
-            }
-            server = _serve([sys.executable, "-m", "kassa", "serve", "--no-worker"], env, base)
-            try:
-                asyncio.run(run_load(base, bodies[:200], concurrency))  # warm-up
-                kassa = asyncio.run(run_load(base, bodies[200:], concurrency))
-            finally:
-                _stop(server)
-            hello_port = _free_port()
-            hello = _serve(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "kassa.bench.hello:hello_app",
-                    "--factory",
-                    "--port",
-                    str(hello_port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                dict(os.environ),
-                f"http://127.0.0.1:{hello_port}",
-            )
-            try:
-                hello_base = f"http://127.0.0.1:{hello_port}"
-                asyncio.run(run_load(hello_base, bodies[:200], concurrency))
-                baseline = asyncio.run(run_load(hello_base, bodies[200:], concurrency))
-            finally:
-                _stop(hello)
-            tps = None
-            if not url.startswith("sqlite"):
-                tps = _pgbench(url, project_id, concurrency, max(5, round(kassa.seconds)))
-            return ApiBenchReport(
-                database="SQLite" if url.startswith("sqlite") else "PostgreSQL",
-                concurrency=concurrency,
-                kassa=kassa,
-                hello=baseline,
-                pgbench_tps=tps,
-            )
-    msg = "no database"  # pragma: no cover
-    raise RuntimeError(msg)
+        key = generate_private_key()
+        project_id = asyncio.run(_project(url, key))
+        bodies = _bodies(project_id, key, requests + 200)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "KASSA_DATABASE_URL": url,
+            "KASSA_DATA_DIR": str(workdir),
+            "KASSA_PORT": str(port),
+            "KASSA_WORKER": "0",
+            "KASSA_LOG_LEVEL": "warning",
+        }
+        server = _serve([sys.executable, "-m", "kassa", "serve", "--no-worker"], env, base)
+        try:
+            asyncio.run(run_load(base, bodies[:200], concurrency))  # warm-up
+            kassa = asyncio.run(run_load(base, bodies[200:], concurrency))
+        finally:
+            _stop(server)
+        hello_port = free_port()
+        hello = _serve(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "kassa.bench.hello:hello_app",
+                "--factory",
+                "--port",
+                str(hello_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            dict(os.environ),
+            f"http://127.0.0.1:{hello_port}",
+        )
+        try:
+            hello_base = f"http://127.0.0.1:{hello_port}"
+            asyncio.run(run_load(hello_base, bodies[:200], concurrency))
+            baseline = asyncio.run(run_load(hello_base, bodies[200:], concurrency))
+        finally:
+            _stop(hello)
+        tps = None
+        if not url.startswith("sqlite"):
+            tps = _pgbench(url, project_id, concurrency, max(5, round(kassa.seconds)))
+        return ApiBenchReport(
+            database="SQLite" if url.startswith("sqlite") else "PostgreSQL",
+            concurrency=concurrency,
+            kassa=kassa,
+            hello=baseline,
+            pgbench_tps=tps,
+        )

@@ -25,28 +25,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
-from typing import TYPE_CHECKING
 
-import asyncpg
 import httpx
 import orjson
 
 from kassa import bootstrap
-from kassa.adapters.db.migrate import upgrade
 from kassa.bench.load import LoadResult, Prepared, run_load
+from kassa.bench.scratch import free_port, scratch_database
 from kassa.config import Settings
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project
 from kassa.domain.session import ApiVersion, PaymentSession, SessionDraft, SessionStatus
 from kassa.service.outbox import WebhookType, record_webhook
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 PHASE_LIMIT = 180.0  # seconds any phase may take before the bench gives up
 
@@ -137,38 +131,6 @@ class WebhookBenchReport:
             f"| max | {max(lag.lags_ms):.1f} ms |",
         ]
         return "\n".join(lines)
-
-
-def _admin(url: str, sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A migrated database created next to ``server_url`` and dropped afterwards."""
-    name = f"kassa_bench_wh_{uuid.uuid4().hex[:8]}"
-    _admin(server_url, f'CREATE DATABASE "{name}"')
-    url = server_url.rpartition("/")[0] + "/" + name
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Processes:
@@ -337,7 +299,7 @@ async def _measure(
     rate: float,
     lag_seconds: float,
 ) -> WebhookBenchReport:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     procs = _Processes(workdir, url)
     container = await bootstrap.build(Settings(database_url=url, data_dir=workdir))
@@ -411,9 +373,7 @@ def bench_webhooks(
     """Run the whole benchmark on a scratch database beside ``database_url`` (PostgreSQL)."""
     with (
         tempfile.TemporaryDirectory(prefix="kassa-bench-wh-") as tmp,
-        scratch_database(
-            database_url,
-        ) as url,
+        scratch_database(database_url, Path(tmp)) as url,
     ):
         return asyncio.run(
             _measure(

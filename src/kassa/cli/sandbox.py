@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import typer
 
 from kassa.cli.context import DatabaseUrl, run, settings
@@ -35,3 +36,44 @@ def chargeback(
     except KassaError as exc:
         typer.echo(f"kassa: {exc.description}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command("tokenize")
+def tokenize(  # noqa: PLR0917 - Typer maps parameters to arguments and options
+    project_id: str = typer.Argument(..., help="pj_… the card is vaulted for"),
+    number: str = typer.Argument(..., help="card number (Luhn-valid; sandbox test cards)"),
+    month: str = typer.Option(..., "--month", help="expiry month MM"),
+    year: str = typer.Option(..., "--year", help="expiry year YY"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Vault a card as the tokenization widget would; print its ``number_hash``.
+
+    Use it as ``payment_details.card = {"type": "encrypted_card", "encrypted_card":
+    {"number_hash": …}}`` or in ``token/info``. Sandbox only: a production kassa takes no card
+    numbers on its command line.
+    """
+    from kassa import bootstrap  # noqa: PLC0415 - keep --help fast
+    from kassa.service.commands import BankCardInput  # noqa: PLC0415
+    from kassa.service.tokens import tokenize_card  # noqa: PLC0415
+
+    config = settings(database_url=database_url)
+    if not config.sandbox:
+        typer.echo("kassa: sandbox tokenize needs KASSA_SANDBOX=1", err=True)
+        raise typer.Exit(2)
+    card = BankCardInput(number=number, expiration_month=month, expiration_year=year)
+
+    async def go() -> dict[str, str]:
+        container = await bootstrap.build(config)
+        try:
+            ref = await tokenize_card(container.deps, project_id, card)
+        finally:
+            await container.close()
+        return {"number_hash": ref.number_hash, "brand": ref.brand, "last4": ref.last4}
+
+    try:
+        found = run(go())
+    except KassaError as exc:
+        typer.echo(f"kassa: {exc.description}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(orjson.dumps(found).decode() if as_json else found["number_hash"])

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.errors import InvalidSessionStatus
-from kassa.domain.refund import Refund, RefundStatus
+from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,14 +72,6 @@ class PaymentError:
 
     code: str
     description: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionInfo:
-    """Processor references of a successful operation."""
-
-    rrn: str
-    auth_code: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from kassa.domain.money import Money
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    """Processor references of a successful operation (payment or refund)."""
+
+    rrn: str
+    auth_code: str
+
+
 class RefundStatus(StrEnum):
     """Status of a refund, as on the wire."""
 
@@ -49,6 +57,7 @@ class Refund:
     finished_at: datetime | None = None
     metadata: JSON = None
     has_metadata: bool = False
+    transaction_info: TransactionInfo | None = None  # the processor's references, once accepted
 
     def transition_to(self, new: RefundStatus, now: datetime) -> Refund:
         """The refund in ``new`` status; the only writer of ``status``."""

@@ -1,8 +1,16 @@
-"""Which webhook URLs a project may register (the SSRF guard's static half)."""
+"""Which webhook URLs a project may register (the SSRF guard's static half).
+
+The static half judges the URL text only: scheme, credentials, and a host that is a name of
+this machine (``localhost``…) or a literal address, in any numeric form the system resolver
+accepts (``127.1``, ``0x7f.1``, ``2130706433``). It does no DNS lookup: a name's answer can
+change after registration, so the sender checks every resolved address again at each attempt
+(``adapters/webhook_sender.py``), and that check decides.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 _MAX_URL = 2048
@@ -34,15 +42,28 @@ def is_public_address(address: str) -> bool:
     return ip.is_global
 
 
+def _numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address a numeric IPv4 form (``127.1``, ``0x7f.1``, ``2130706433``) stands for."""
+    if not host or not all(c in "0123456789abcdefx." for c in host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def is_private_host(host: str) -> bool:
-    """True for loopback, private, link-local and other non-public literal addresses."""
-    if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(
-        ".localhost",
-    ):
+    """True for names of this machine and loopback, private, link-local… literal addresses."""
+    name = host.lower().rstrip(".")
+    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(
+            name.strip("[]"),
+        )
     except ValueError:
+        address = _numeric_ipv4(name)
+    if address is None:
         return False
     return not is_public_address(str(address))
 

@@ -111,6 +111,9 @@ async def card_number(
     if entry is None:
         msg = "payment_details: the card is not in this project's vault"
         raise InvalidRequest(msg)
+    if card is None or card.expiration_month is None or card.expiration_year is None:
+        msg = "payment_details.card.bank_card.expiration_month: required for a payment"
+        raise InvalidRequest(msg)
     return deps.vault.decrypt(entry.ciphertext)
 
 

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
     from kassa.domain.ledger import LedgerEntry, LedgerTransaction
     from kassa.domain.money import Money
-    from kassa.domain.payment import TransactionInfo
     from kassa.domain.project import Project
     from kassa.domain.recurrent import RecurrentToken
+    from kassa.domain.refund import TransactionInfo
     from kassa.domain.sandbox import Decision
     from kassa.domain.session import CardRef, PaymentSession
 

@@ -7,6 +7,7 @@ The sandbox refunds synchronously: within the request the refund is created ``in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import InvalidRequest, InvalidSessionStatus, RefundAmountExceeded
@@ -63,7 +64,7 @@ async def give_back(
     )
     before = payment.refunded
     payment = changes.put(payment.with_refund(refund, now))
-    await processor_of(deps).refund(refund.id, refund.amount)
+    info = await processor_of(deps).refund(refund.id, refund.amount)
     parts = allocate(payment.captured, payment.splits)
     back = reversal(parts, before, before + amount)
     changes.post(
@@ -72,7 +73,8 @@ async def give_back(
         refund.id,
         [(part_account(k), Account.PAYER_FUNDS.value, v) for k, v in back.items()],
     )
-    payment = payment.with_refund(refund.transition_to(RefundStatus.ACCEPTED, now), now)
+    accepted = replace(refund.transition_to(RefundStatus.ACCEPTED, now), transaction_info=info)
+    payment = payment.with_refund(accepted, now)
     changes.events.append(WebhookType.PAYMENT_REFUNDED)
     return changes.put(payment)
 

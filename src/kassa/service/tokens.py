@@ -1,17 +1,25 @@
-"""Recurrent tokens (``recurrent/status``, ``recurrent/disable``) and ``token/info``."""
+"""Recurrent tokens (``recurrent/status``, ``recurrent/disable``), ``token/info``, card vaulting.
+
+``tokenize_card`` is the sandbox stand-in for the tokenization widget: it vaults a card for a
+project and gives back its ``number_hash``, which ``encrypted_card`` payments and
+``token/info`` accept.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import InvalidRequest
+from kassa.service.commands import InstrumentInput
 from kassa.service.idempotency import Reply
+from kassa.service.instruments import resolve_instrument
 from kassa.service.wire import ok_reply, recurrent_object
 
 if TYPE_CHECKING:
     from kassa.domain.json import JSONObject
     from kassa.domain.recurrent import RecurrentToken
-    from kassa.service.commands import RecurrentTokenQuery
+    from kassa.domain.session import CardRef
+    from kassa.service.commands import BankCardInput, RecurrentTokenQuery
     from kassa.service.deps import Deps
     from kassa.service.ports import IdempotencyClaim
 
@@ -65,3 +73,18 @@ async def recurrent_info(deps: Deps, project_id: str, token: str) -> Reply:
     """``token/info`` for a recurrent token: the RecurrentToken object."""
     found = await _load(deps, project_id, token, "recurrent_token.token")
     return Reply(200, ok_reply("info", recurrent_object(found)))
+
+
+async def tokenize_card(deps: Deps, project_id: str, card: BankCardInput) -> CardRef:
+    """Vault ``card`` for the project; return the stored (masked) card with its ``number_hash``."""
+    if await deps.store.get_project(project_id) is None:
+        msg = f"project {project_id} not found"
+        raise InvalidRequest(msg)
+    async with deps.store.unit_of_work() as uow:
+        given = InstrumentInput(type="card", bank_card=card)
+        instrument = await resolve_instrument(deps, uow, project_id, given, "payment_details")
+        await uow.commit()
+    if instrument is None or instrument.card is None:  # pragma: no cover - a card was given
+        msg = "card: not a bank card"
+        raise InvalidRequest(msg)
+    return instrument.card

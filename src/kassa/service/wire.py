@@ -54,6 +54,9 @@ def refund_object(refund: Refund) -> JSONObject:
         out["finished_at"] = timestamp(refund.finished_at)
     out["amount_details"] = amount_details(refund.amount)
     out["is_chargeback"] = refund.is_chargeback
+    if refund.transaction_info is not None:
+        info = refund.transaction_info
+        out["transaction_info"] = {"rrn": info.rrn, "auth_code": info.auth_code}
     if refund.has_metadata:
         out["metadata"] = refund.metadata
     return out

@@ -19,10 +19,9 @@ from kassa.domain.payment import (
     PaymentError,
     PaymentStatus,
     RecurrentInfo,
-    TransactionInfo,
 )
 from kassa.domain.recurrent import RecurrentToken
-from kassa.domain.refund import Refund, RefundStatus
+from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
 from kassa.domain.split import SplitRule
 
 if TYPE_CHECKING:
@@ -47,6 +46,7 @@ def refund_to_json(refund: Refund) -> JSONObject:
         "is_chargeback": refund.is_chargeback,
         "metadata": refund.metadata,
         "has_metadata": refund.has_metadata,
+        "transaction_info": _tx_to_json(refund.transaction_info),
     }
 
 
@@ -63,7 +63,16 @@ def refund_from_json(data: dict[str, Any]) -> Refund:
         is_chargeback=bool(data.get("is_chargeback")),
         metadata=data.get("metadata"),
         has_metadata=bool(data.get("has_metadata")),
+        transaction_info=_tx_from_json(data.get("transaction_info")),
     )
+
+
+def _tx_to_json(tx: TransactionInfo | None) -> JSONObject | None:
+    return None if tx is None else {"rrn": tx.rrn, "auth_code": tx.auth_code}
+
+
+def _tx_from_json(data: dict[str, Any] | None) -> TransactionInfo | None:
+    return None if data is None else TransactionInfo(data["rrn"], data["auth_code"])
 
 
 def _split_to_json(rule: SplitRule) -> JSONObject:
@@ -107,7 +116,7 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
         "three_ds_token": payment.three_ds_token,
         "three_ds_passed": payment.three_ds_passed,
         "customer_interaction": payment.customer_interaction,
-        "transaction_info": None if tx is None else {"rrn": tx.rrn, "auth_code": tx.auth_code},
+        "transaction_info": _tx_to_json(tx),
         "error": None if error is None else {"code": error.code, "description": error.description},
         "held": payment.held,
         "captured": payment.captured,
@@ -145,7 +154,7 @@ def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
         three_ds_token=data.get("three_ds_token"),
         three_ds_passed=bool(data.get("three_ds_passed")),
         customer_interaction=data.get("customer_interaction"),
-        transaction_info=None if tx is None else TransactionInfo(tx["rrn"], tx["auth_code"]),
+        transaction_info=_tx_from_json(tx),
         error=None if error is None else PaymentError(error["code"], error["description"]),
         held=int(data.get("held", 0)),
         captured=int(data.get("captured", 0)),

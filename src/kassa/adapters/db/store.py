@@ -104,11 +104,19 @@ class SqlUnitOfWork:
         )
 
     def add_vault_entry(self, entry: VaultEntry) -> None:
-        """Store an encrypted card once per project and hash."""
+        """Store an encrypted card per project and hash.
+
+        A later sighting with an expiry replaces the stored card data; one without keeps it.
+        """
+        on_conflict = (
+            "DO UPDATE SET ciphertext = excluded.ciphertext, card = excluded.card"
+            if entry.card.expiration_month is not None
+            else "DO NOTHING"
+        )
         self._stmts.append(
             Stmt(
                 "INSERT INTO vault_cards (project_id, number_hash, ciphertext, card, created_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, number_hash) DO NOTHING",
+                f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, number_hash) {on_conflict}",
                 (
                     entry.project_id,
                     entry.card.number_hash,

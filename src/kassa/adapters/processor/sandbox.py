@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kassa.domain.payment import TransactionInfo
+from kassa.domain.refund import TransactionInfo
 from kassa.domain.sandbox import Outcome, decide, needs_challenge, references
 from kassa.service.ports import Authorization
 

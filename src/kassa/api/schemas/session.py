@@ -15,6 +15,7 @@ from kassa.api.schemas.common import (
     PaymentOptions,
     WireModel,
 )
+from kassa.api.schemas.objects import AcquiringPaymentOut  # noqa: TC001 - pydantic needs it
 
 # Fields of Bank 131's request model that kassa stores and echoes without acting on them.
 PASSTHROUGH = ("fiscalization_details", "custom_routing", "revenue_split_info", "payment_metadata")
@@ -90,13 +91,17 @@ class _SessionOut(BaseModel):
         description="Masked: cards show only brand, last4, bin",
     )
     metadata: Any = None
+    fiscalization_details: Any = None
+    custom_routing: Any = None
+    revenue_split_info: Any = None
+    payment_metadata: Any = None
 
 
 class PaymentSessionV1(_SessionOut):
     """PaymentSession with v1 names."""
 
     payment_method: dict[str, Any] | None = None
-    acquiring_payments: list[dict[str, Any]] | None = None
+    acquiring_payments: list[AcquiringPaymentOut] | None = None
     payments: list[dict[str, Any]] | None = None
 
 
@@ -104,7 +109,7 @@ class PaymentSessionV2(_SessionOut):
     """PaymentSession with v2 names."""
 
     payout_details: dict[str, Any] | None = None
-    payment_list: list[dict[str, Any]] | None = None
+    payment_list: list[AcquiringPaymentOut] | None = None
     payout_list: list[dict[str, Any]] | None = None
 
 

@@ -1,0 +1,184 @@
+"""The two database drivers under the store: atomic batches on both; SQLite's writer design.
+
+SQLite (``adapters/db/sqlite.py``): stdlib sqlite3, WAL, one writer thread, one SAVEPOINT per
+job and one COMMIT per group of jobs, reads on a query-only connection. PostgreSQL
+(``adapters/db/postgres.py``): asyncpg, raw SQL with ``?`` rewritten to ``$n``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+
+from kassa.adapters.db.driver import Stmt
+from kassa.adapters.db.postgres import PostgresDriver, to_dollar
+from kassa.adapters.db.sqlite import SqliteDriver
+from kassa.domain.errors import ConcurrentUpdate
+from testkit import raw_driver
+
+CREATE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+
+
+def insert(key: str, value: int = 1) -> Stmt:
+    """One row into the scratch table."""
+    return Stmt("INSERT INTO scratch (k, v) VALUES (?, ?)", (key, value))
+
+
+@pytest.fixture
+async def driver(database_url: str):
+    """A raw driver on the test's database, with an empty scratch table."""
+    opened = await raw_driver(database_url)
+    await opened.write([CREATE])
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def keys(driver) -> list[str]:
+    """The scratch table's keys, sorted."""
+    return [str(row[0]) for row in await driver.fetch("SELECT k FROM scratch ORDER BY k")]
+
+
+# --- both drivers --------------------------------------------------------------------------
+
+
+async def test_a_batch_commits_all_its_statements(driver):
+    """Several statements in one ``write`` all land, and their row counts are reported."""
+    results = await driver.write(
+        [insert("a"), insert("b"), Stmt("UPDATE scratch SET v = v + 1", ())]
+    )
+    assert [r.rowcount for r in results] == [1, 1, 2]
+    assert await keys(driver) == ["a", "b"]
+
+
+async def test_a_failing_statement_rolls_the_whole_batch_back(driver):
+    """A constraint violation in the second statement undoes the first."""
+    await driver.write([insert("a")])
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await driver.write([insert("b"), insert("a")])
+    assert await keys(driver) == ["a"]
+
+
+async def test_row_count_mismatch_raises_and_rolls_back(driver):
+    """``Stmt(expect=1)`` touching no row raises ConcurrentUpdate; the batch leaves no trace."""
+    stale = Stmt("UPDATE scratch SET v = 2 WHERE k = ?", ("missing",), expect=1)
+    with pytest.raises(ConcurrentUpdate):
+        await driver.write([insert("a"), stale])
+    assert await keys(driver) == []
+
+
+async def test_returning_rows_come_back(driver):
+    """``returning=True`` hands back the rows the statement returns."""
+    [result] = await driver.write(
+        [Stmt("INSERT INTO scratch (k, v) VALUES (?, ?) RETURNING k, v", ("a", 7), returning=True)]
+    )
+    assert result.rows == [("a", 7)]
+
+
+async def test_concurrent_writers_all_land(driver):
+    """200 concurrent single-row writes from one event loop: every row is there once."""
+    await asyncio.gather(*(driver.write([insert(f"k{i:03d}", i)]) for i in range(200)))
+    assert await keys(driver) == [f"k{i:03d}" for i in range(200)]
+
+
+def test_placeholders_are_rewritten_for_asyncpg():
+    """The shared SQL's ``?`` placeholders become ``$1, $2, …`` on PostgreSQL."""
+    assert to_dollar("SELECT ? , ? FROM t WHERE a = ?") == "SELECT $1 , $2 FROM t WHERE a = $3"
+
+
+# --- SQLite: WAL, one writer thread, group commit ------------------------------------------
+
+
+@pytest.fixture
+async def lite(sqlite_url: str):
+    """A SQLite driver with a scratch table."""
+    opened = await raw_driver(sqlite_url)
+    assert isinstance(opened, SqliteDriver)
+    await opened.write([CREATE])
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_sqlite_runs_in_wal_with_full_sync(lite):
+    """The database file is in WAL mode; the writer syncs every commit."""
+    assert await lite.fetch("PRAGMA journal_mode") == [("wal",)]
+    assert lite._writer.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+async def test_sqlite_reads_are_query_only(lite):
+    """The read connection refuses writes: only the writer thread changes the database."""
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await lite.fetch("INSERT INTO scratch (k, v) VALUES ('x', 1)")
+    assert await keys(lite) == []
+
+
+async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
+    """Concurrent jobs run on one writer thread, each in a SAVEPOINT, under shared COMMITs."""
+    seen: list[tuple[str, int]] = []
+    lite._writer.set_trace_callback(lambda sql: seen.append((sql, threading.get_ident())))
+    try:
+        await asyncio.gather(*(lite.write([insert(f"k{i:03d}")]) for i in range(100)))
+    finally:
+        lite._writer.set_trace_callback(None)
+    statements = [sql for sql, _ in seen]
+    commits = statements.count("COMMIT")
+    assert statements.count("SAVEPOINT job") == 100
+    assert 1 <= commits < 100, f"{commits} commits for 100 jobs: no grouping"
+    assert {ident for _, ident in seen} == {lite._thread.ident}
+    assert lite._thread.name == "kassa-sqlite-writer"
+    assert len(await keys(lite)) == 100
+
+
+async def test_sqlite_failing_job_rolls_back_alone_inside_its_group(lite):
+    """In one group, a failing job's SAVEPOINT is rolled back; its neighbours still commit."""
+    await lite.write([insert("taken")])
+    seen: list[str] = []
+    lite._writer.set_trace_callback(seen.append)
+    try:
+        outcomes = await asyncio.gather(
+            lite.write([insert("a")]),
+            lite.write([insert("b"), insert("taken")]),
+            lite.write([insert("c")]),
+            return_exceptions=True,
+        )
+    finally:
+        lite._writer.set_trace_callback(None)
+    assert isinstance(outcomes[1], sqlite3.IntegrityError)
+    assert not isinstance(outcomes[0], BaseException)
+    assert not isinstance(outcomes[2], BaseException)
+    assert "ROLLBACK TO job" in seen
+    assert await keys(lite) == ["a", "c", "taken"]
+
+
+async def test_sqlite_close_finishes_queued_jobs(sqlite_url):
+    """Jobs queued before ``close`` are committed; the writer thread then ends."""
+    lite = await raw_driver(sqlite_url)
+    assert isinstance(lite, SqliteDriver)
+    await lite.write([CREATE])
+    pending = [asyncio.ensure_future(lite.write([insert(f"k{i}")])) for i in range(20)]
+    await asyncio.sleep(0)
+    await lite.close()
+    await asyncio.gather(*pending)
+    assert not lite._thread.is_alive()
+    reopened = SqliteDriver(lite.path)
+    try:
+        assert len(await keys(reopened)) == 20
+    finally:
+        await reopened.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_driver_is_asyncpg(pg_url):
+    """The PostgreSQL driver talks asyncpg with a pool."""
+    opened = await raw_driver(pg_url)
+    try:
+        assert isinstance(opened, PostgresDriver)
+        assert await opened.fetch("SELECT ?::int + ?::int", (2, 3)) == [(5,)]
+    finally:
+        await opened.close()
