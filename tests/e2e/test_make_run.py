@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -247,3 +248,67 @@ def test_unreachable_postgresql_fails_in_ci_and_skips_elsewhere(tmp_path, ci, ou
     assert (done.returncode != 0) == bool(ci), done.stdout[-2000:]
     if ci:
         assert "unreachable in CI" in done.stdout
+
+
+def _copy_project(dest: Path) -> None:
+    """The files a fresh clone has that ``make run`` needs (no .venv, no var/)."""
+    for name in ("Makefile", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+
+
+async def _make_run(cwd: Path, port: int, n: int) -> tuple[dict[str, str], str]:
+    """``make run`` in ``cwd`` until it serves; what it printed; then stop the whole group."""
+    output = cwd / f"make-run-{n}.log"
+    with output.open("wb") as log:
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=cwd,
+            env=clean_env(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def ready() -> bool:
+        assert proc.poll() is None, output.read_text()
+        try:
+            async with httpx.AsyncClient() as http:
+                answer = await http.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+    try:
+        await wait_for(ready, timeout=300, interval=0.2)
+        info = {}
+        for line in output.read_text().splitlines():
+            found = INFO_LINE.match(line)
+            if found:
+                info[found[1]] = found[2]
+        return info, output.read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@pytest.mark.slow
+async def test_make_run_on_a_fresh_copy_sets_up_serves_and_reuses_everything(tmp_path):
+    """The literal ``make run`` twice in a fresh copy: venv, install, migrate, demo, serve."""
+    _copy_project(tmp_path)
+    port = free_port()
+    first, _ = await _make_run(tmp_path, port, 0)
+    assert (tmp_path / ".venv" / "bin" / "kassa").is_file()
+    assert (tmp_path / "var" / "kassa.sqlite3").is_file()
+    assert first["project_id"].startswith("pj_")
+    assert first["url"] == f"http://127.0.0.1:{port}"
+    keys = {k: (tmp_path / v).read_bytes() for k, v in first.items() if k.endswith("_key")}
+    assert len(keys) == 3
+    second, printed = await _make_run(tmp_path, port, 1)
+    assert second == first
+    assert keys == {k: (tmp_path / v).read_bytes() for k, v in second.items() if k.endswith("_key")}
+    assert "pip install" not in printed  # the venv is reused, not rebuilt
