@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kassa.api.schemas.common import (
+    AmountDetails,
     CardDetails,
     PayoutCardMethod,
     WireModel,
@@ -25,6 +26,11 @@ def _dump(model: BaseModel | None) -> JSONObject | None:
         return None
     data: JSONObject = model.model_dump(mode="json", exclude_none=True)
     return data
+
+
+def money(model: AmountDetails | None) -> Money | None:
+    """``amount_details`` as money, if given."""
+    return None if model is None else Money(model.amount, model.currency)
 
 
 def instrument(model: WireModel | None) -> InstrumentInput | None:
@@ -57,12 +63,11 @@ def instrument(model: WireModel | None) -> InstrumentInput | None:
 
 def draft(model: _SessionData, payout: WireModel | None) -> DraftInput:
     """Operation data of a create/init/start request."""
-    amount = model.amount_details
     extra: dict[str, Any] = {
         name: getattr(model, name) for name in PASSTHROUGH if getattr(model, name) is not None
     }
     return DraftInput(
-        amount=None if amount is None else Money(amount.amount, amount.currency),
+        amount=money(model.amount_details),
         payment_details=instrument(model.payment_details),
         payout_details=instrument(payout),
         customer=_dump(model.customer),

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from kassa.adapters.db.store import SqlStore
     from kassa.adapters.keys import ServerKey
+    from kassa.service.deps import Deps
 
 T = TypeVar("T")
 
@@ -54,6 +55,18 @@ async def opened_store(config: Settings) -> AsyncIterator[SqlStore]:
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def opened_deps(config: Settings) -> AsyncIterator[Deps]:
+    """The whole composition (store, vault, server key, processor) for one command."""
+    from kassa import bootstrap  # noqa: PLC0415 - keep `kassa --help` fast
+
+    container = await bootstrap.build(config)
+    try:
+        yield container.deps
+    finally:
+        await container.close()
 
 
 def server_key(config: Settings) -> ServerKey:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import typer
 
-from kassa.cli.context import DatabaseUrl, run, settings
+from kassa.cli.context import DatabaseUrl, opened_deps, run, settings
 from kassa.domain.errors import KassaError
 
 app = typer.Typer(help="Sandbox processor events.", no_args_is_help=True)
@@ -17,17 +17,13 @@ def chargeback(
     database_url: str | None = DatabaseUrl,
 ) -> None:
     """Charge back what is left of a payment; the project gets ``payment_refunded``."""
-    from kassa import bootstrap  # noqa: PLC0415 - keep --help fast
-    from kassa.service.refunds import chargeback as charge_back  # noqa: PLC0415
+    from kassa.service.refunds import chargeback as charge_back  # noqa: PLC0415 - fast --help
 
     config = settings(database_url=database_url)
 
     async def go() -> str:
-        container = await bootstrap.build(config)
-        try:
-            session = await charge_back(container.deps, payment_id)
-        finally:
-            await container.close()
+        async with opened_deps(config) as deps:
+            session = await charge_back(deps, payment_id)
         refund = session.payments[-1].refunds[-1]
         return f"chargeback {refund.id}: {refund.amount.minor} {refund.amount.currency}"
 
@@ -53,7 +49,6 @@ def tokenize(  # noqa: PLR0917 - Typer maps parameters to arguments and options
     {"number_hash": …}}`` or in ``token/info``. Sandbox only: a production kassa takes no card
     numbers on its command line.
     """
-    from kassa import bootstrap  # noqa: PLC0415 - keep --help fast
     from kassa.service.commands import BankCardInput  # noqa: PLC0415
     from kassa.service.tokens import tokenize_card  # noqa: PLC0415
 
@@ -64,11 +59,8 @@ def tokenize(  # noqa: PLR0917 - Typer maps parameters to arguments and options
     card = BankCardInput(number=number, expiration_month=month, expiration_year=year)
 
     async def go() -> dict[str, str]:
-        container = await bootstrap.build(config)
-        try:
-            ref = await tokenize_card(container.deps, project_id, card)
-        finally:
-            await container.close()
+        async with opened_deps(config) as deps:
+            ref = await tokenize_card(deps, project_id, card)
         return {"number_hash": ref.number_hash, "brand": ref.brand, "last4": ref.last4}
 
     try:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from kassa.domain.recurrent import Initiator
+
 if TYPE_CHECKING:
     from datetime import date
 
@@ -83,9 +85,9 @@ def decide(
 
 def needs_challenge(pan: str, *, initiator: str | None) -> bool:
     """3DS applies to the 3DS test card and to every client-initiated recurrent charge."""
-    if initiator == "merchant":
+    if initiator == Initiator.MERCHANT:
         return False
-    return initiator == "client" or pan == THREE_DS_CARD
+    return initiator == Initiator.CLIENT or pan == THREE_DS_CARD
 
 
 def references(operation_id: str) -> tuple[str, str]:

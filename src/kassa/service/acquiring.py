@@ -51,6 +51,16 @@ def processor_of(deps: Deps) -> Processor:
     return deps.processor
 
 
+def requested_minor(requested: Money | None, payment: AcquiringPayment, default: int) -> int:
+    """``requested`` (which must be in the payment's currency) in minor units, else ``default``."""
+    if requested is None:
+        return default
+    if requested.currency != payment.amount.currency:
+        msg = f"amount_details.currency: must be {payment.amount.currency}"
+        raise InvalidRequest(msg)
+    return requested.minor
+
+
 @dataclass(slots=True)
 class Changes:
     """What one request does to a session: its new state, postings, tokens and webhooks."""

@@ -20,7 +20,7 @@ from kassa.service.ports import IdempotencyClaim, IdempotencyRecord, Idempotency
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from kassa.service.ports import Clock, Store
+    from kassa.service.ports import Clock, Store, UnitOfWork
 
 MAX_KEY_LENGTH = 255
 
@@ -32,6 +32,14 @@ class Reply:
     status: int
     body: bytes
     session_id: str | None = None  # for the request log; unknown on a replay
+
+
+async def commit_reply(uow: UnitOfWork, reply: Reply, claim: IdempotencyClaim | None) -> Reply:
+    """Store ``reply`` under the claimed key (if any) and commit it with the request's writes."""
+    if claim is not None:
+        uow.complete_idempotency(claim, reply.status, reply.body)
+    await uow.commit()
+    return reply
 
 
 @dataclass(frozen=True, slots=True)

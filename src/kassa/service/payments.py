@@ -29,8 +29,8 @@ from kassa.domain.session import (
 )
 from kassa.domain.split import allocate, parse_rules
 from kassa.service import wire
-from kassa.service.acquiring import Changes, authorise, capture, end
-from kassa.service.idempotency import Reply
+from kassa.service.acquiring import Changes, authorise, capture, end, requested_minor
+from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_draft
 from kassa.service.sessions import load_session, payout_field
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from kassa.service.ports import IdempotencyClaim, UnitOfWork
 
 _PROCESSED = frozenset({"card", "recurrent"})
+_NO_EXPIRY = "payment_details.card.bank_card.expiration_month: required for a payment"
 
 
 def merge(created: SessionDraft, given: SessionDraft) -> SessionDraft:
@@ -103,8 +104,7 @@ async def card_number(
     """The card number for the processor: from this request, else decrypted from the vault."""
     if given is not None and given.bank_card is not None:
         if given.bank_card.expiration_month is None or given.bank_card.expiration_year is None:
-            msg = "payment_details.card.bank_card.expiration_month: required for a payment"
-            raise InvalidRequest(msg)
+            raise InvalidRequest(_NO_EXPIRY)
         return normalize_pan(given.bank_card.number, "payment_details.card.bank_card.number")
     card = instrument.card
     entry = None if card is None else await deps.store.get_vault_entry(project_id, card.number_hash)
@@ -112,8 +112,7 @@ async def card_number(
         msg = "payment_details: the card is not in this project's vault"
         raise InvalidRequest(msg)
     if card is None or card.expiration_month is None or card.expiration_year is None:
-        msg = "payment_details.card.bank_card.expiration_month: required for a payment"
-        raise InvalidRequest(msg)
+        raise InvalidRequest(_NO_EXPIRY)
     return deps.vault.decrypt(entry.ciphertext)
 
 
@@ -200,11 +199,9 @@ async def finish(
     claim: IdempotencyClaim | None,
 ) -> Reply:
     """Render the reply in ``version``'s names, store it under the key, commit everything."""
-    reply = Reply(200, wire.session_reply(session, version), session.id)
-    if claim is not None:
-        uow.complete_idempotency(claim, reply.status, reply.body)
-    await uow.commit()
-    return reply
+    return await commit_reply(
+        uow, Reply(200, wire.session_reply(session, version), session.id), claim
+    )
 
 
 async def confirm(
@@ -251,12 +248,7 @@ async def capture_payment(
         session = await load_session(deps, project.id, cmd.session_id)
         payment = session.require_payment("session/capture")
         payment.require(Awaiting.CAPTURE, "session/capture")
-        amount = payment.held
-        if cmd.amount is not None:
-            if cmd.amount.currency != payment.amount.currency:
-                msg = f"amount_details.currency: must be {payment.amount.currency}"
-                raise InvalidRequest(msg)
-            amount = cmd.amount.minor
+        amount = requested_minor(cmd.amount, payment, payment.held)
         changes = Changes(session, now)
         await capture(deps, changes, changes.put(payment.resume(now)), amount)
         changes.apply(deps, uow, project)

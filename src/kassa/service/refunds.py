@@ -17,7 +17,7 @@ from kassa.domain.money import Money
 from kassa.domain.payment import AcquiringPayment, PaymentStatus
 from kassa.domain.refund import Refund, RefundStatus, check_refund_amount
 from kassa.domain.split import allocate, reversal
-from kassa.service.acquiring import Changes, processor_of
+from kassa.service.acquiring import Changes, processor_of, requested_minor
 from kassa.service.outbox import WebhookType
 from kassa.service.payments import finish
 from kassa.service.sessions import load_session
@@ -90,12 +90,7 @@ async def refund_payment(
     async with deps.store.unit_of_work() as uow:
         session = await load_session(deps, project.id, cmd.session_id)
         payment = refundable_payment(session, "session/refund")
-        amount = payment.refundable
-        if cmd.amount is not None:
-            if cmd.amount.currency != payment.amount.currency:
-                msg = f"amount_details.currency: must be {payment.amount.currency}"
-                raise InvalidRequest(msg)
-            amount = cmd.amount.minor
+        amount = requested_minor(cmd.amount, payment, payment.refundable)
         if amount <= 0:
             msg = f"payment {payment.id}: nothing left to refund"
             raise RefundAmountExceeded(msg)

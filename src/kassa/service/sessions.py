@@ -8,7 +8,7 @@ from kassa.domain.errors import SessionNotFound
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
 from kassa.service import wire
-from kassa.service.idempotency import Reply
+from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_draft
 
 if TYPE_CHECKING:
@@ -44,10 +44,7 @@ async def create_session(deps: Deps, cmd: CreateSession, claim: IdempotencyClaim
         )
         uow.add_session(session)
         reply = Reply(200, wire.session_reply(session, cmd.api_version), session.id)
-        if claim is not None:
-            uow.complete_idempotency(claim, reply.status, reply.body)
-        await uow.commit()
-    return reply
+        return await commit_reply(uow, reply, claim)
 
 
 async def load_session(deps: Deps, project_id: str, session_id: str) -> PaymentSession:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kassa.domain.errors import InvalidRequest
 from kassa.service.commands import InstrumentInput
-from kassa.service.idempotency import Reply
+from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_instrument
 from kassa.service.wire import ok_reply, recurrent_object
 
@@ -46,12 +46,9 @@ async def disable_recurrent(
         token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
         token = token.disable(deps.clock.now())
         uow.disable_recurrent_token(token)
-        body = ok_reply("recurrent", recurrent_object(token))
-        reply = Reply(200, body)
-        if claim is not None:
-            uow.complete_idempotency(claim, reply.status, reply.body)
-        await uow.commit()
-    return reply
+        return await commit_reply(
+            uow, Reply(200, ok_reply("recurrent", recurrent_object(token))), claim
+        )
 
 
 async def card_info(deps: Deps, project_id: str, number_hash: str) -> Reply:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from kassa.domain.money import Money
     from kassa.domain.payment import AcquiringPayment
     from kassa.domain.recurrent import RecurrentToken
-    from kassa.domain.refund import Refund
+    from kassa.domain.refund import Refund, TransactionInfo
     from kassa.domain.split import SplitRule
 
 
@@ -43,6 +43,10 @@ def instrument(value: Instrument) -> JSONObject:
     return {"type": value.type, **value.data}
 
 
+def _transaction_info(info: TransactionInfo) -> JSONObject:
+    return {"rrn": info.rrn, "auth_code": info.auth_code}
+
+
 def refund_object(refund: Refund) -> JSONObject:
     """A Refund (§4.4)."""
     out: JSONObject = {
@@ -55,8 +59,7 @@ def refund_object(refund: Refund) -> JSONObject:
     out["amount_details"] = amount_details(refund.amount)
     out["is_chargeback"] = refund.is_chargeback
     if refund.transaction_info is not None:
-        info = refund.transaction_info
-        out["transaction_info"] = {"rrn": info.rrn, "auth_code": info.auth_code}
+        out["transaction_info"] = _transaction_info(refund.transaction_info)
     if refund.has_metadata:
         out["metadata"] = refund.metadata
     return out
@@ -95,8 +98,7 @@ def payment_object(payment: AcquiringPayment) -> JSONObject:
     if payment.refunds:
         out["refunds"] = [refund_object(r) for r in payment.refunds]
     if payment.transaction_info is not None:
-        info = payment.transaction_info
-        out["transaction_info"] = {"rrn": info.rrn, "auth_code": info.auth_code}
+        out["transaction_info"] = _transaction_info(payment.transaction_info)
     if payment.recurrent is not None:
         out["recurrent"] = {
             "token": payment.recurrent.token,
@@ -162,13 +164,13 @@ def recurrent_object(token: RecurrentToken) -> JSONObject:
 
 
 def ok_reply(name: str, value: JSONObject) -> bytes:
-    """``{"status": "ok", <name>: value}`` (``recurrent``, ``info``), serialized once."""
+    """``{"status": "ok", <name>: value}`` (session, recurrent, info), serialized once."""
     return orjson.dumps({"status": "ok", name: value})
 
 
 def session_reply(session: PaymentSession, version: ApiVersion) -> bytes:
     """The ``{"status":"ok","session":…}`` body, serialized once."""
-    return orjson.dumps({"status": "ok", "session": session_object(session, version)})
+    return ok_reply("session", session_object(session, version))
 
 
 def webhook_body(event_type: str, session: PaymentSession) -> bytes:

@@ -56,11 +56,10 @@ def add_recurrent_statement(token: RecurrentToken) -> Stmt:
 
 def disable_recurrent_statement(token: RecurrentToken) -> Stmt:
     """Set ``disabled_at`` once (a second disable keeps the first time)."""
-    at = None if token.disabled_at is None else rows.to_us(token.disabled_at)
     return Stmt(
         "UPDATE recurrent_tokens SET disabled_at = ? "
         "WHERE token = ? AND project_id = ? AND disabled_at IS NULL",
-        (at, token.token, token.project_id),
+        (rows.opt_to_us(token.disabled_at), token.token, token.project_id),
     )
 
 

@@ -169,12 +169,11 @@ def record_statements(owner: str, outcomes: Sequence[DeliveryOutcome]) -> list[S
         params = []
         for outcome in group:
             final = outcome.status is not DeliveryStatus.PENDING
-            retry = outcome.next_attempt_at
             params += [
                 outcome.delivery_id,
                 outcome.status.value,
                 0 if outcome.attempt is None else 1,
-                None if retry is None else rows.to_us(retry),
+                rows.opt_to_us(outcome.next_attempt_at),
                 rows.to_us(outcome.decided_at) if final else None,
                 outcome.error,
             ]

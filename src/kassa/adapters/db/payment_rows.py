@@ -11,6 +11,7 @@ from kassa.adapters.db.rows import (
     money_from_json,
     money_to_json,
     opt_from_us,
+    opt_to_us,
     to_us,
 )
 from kassa.domain.payment import (
@@ -26,13 +27,8 @@ from kassa.domain.split import SplitRule
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from kassa.domain.json import JSONObject
-
-
-def _opt_us(value: datetime | None) -> int | None:
-    return None if value is None else to_us(value)
 
 
 def refund_to_json(refund: Refund) -> JSONObject:
@@ -42,7 +38,7 @@ def refund_to_json(refund: Refund) -> JSONObject:
         "status": refund.status.value,
         "amount": money_to_json(refund.amount),
         "created_at": to_us(refund.created_at),
-        "finished_at": _opt_us(refund.finished_at),
+        "finished_at": opt_to_us(refund.finished_at),
         "is_chargeback": refund.is_chargeback,
         "metadata": refund.metadata,
         "has_metadata": refund.has_metadata,
@@ -103,7 +99,7 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
         "status": payment.status.value,
         "created_at": to_us(payment.created_at),
         "updated_at": to_us(payment.updated_at),
-        "finished_at": _opt_us(payment.finished_at),
+        "finished_at": opt_to_us(payment.finished_at),
         "amount": money_to_json(payment.amount),
         "instrument": instrument_to_json(payment.instrument),
         "customer": payment.customer,
@@ -112,7 +108,7 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
         "metadata": payment.metadata,
         "has_metadata": payment.has_metadata,
         "awaiting": None if payment.awaiting is None else payment.awaiting.value,
-        "deadline_at": _opt_us(payment.deadline_at),
+        "deadline_at": opt_to_us(payment.deadline_at),
         "three_ds_token": payment.three_ds_token,
         "three_ds_passed": payment.three_ds_passed,
         "customer_interaction": payment.customer_interaction,
@@ -180,7 +176,7 @@ def recurrent_params(token: RecurrentToken) -> tuple[Any, ...]:
         token.payment_id,
         token.number_hash,
         to_us(token.created_at),
-        _opt_us(token.disabled_at),
+        opt_to_us(token.disabled_at),
     )
 
 

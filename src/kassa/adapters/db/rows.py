@@ -37,6 +37,11 @@ def from_us(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
+def opt_to_us(moment: datetime | None) -> int | None:
+    """``to_us`` that keeps None."""
+    return None if moment is None else to_us(moment)
+
+
 def opt_from_us(value: int | None) -> datetime | None:
     """Like ``from_us`` for nullable columns."""
     return None if value is None else from_us(value)
@@ -143,7 +148,7 @@ def session_doc(session: PaymentSession) -> str:
 
     doc: JSONObject = {
         "draft": draft_to_json(session.draft),
-        "finished_at": None if session.finished_at is None else to_us(session.finished_at),
+        "finished_at": opt_to_us(session.finished_at),
         "next_action": session.next_action,
     }
     if session.payments:
@@ -161,7 +166,7 @@ def session_params(session: PaymentSession) -> tuple[Any, ...]:
         session.version,
         to_us(session.created_at),
         to_us(session.updated_at),
-        None if session.deadline_at is None else to_us(session.deadline_at),
+        opt_to_us(session.deadline_at),
         session_doc(session),
     )
 

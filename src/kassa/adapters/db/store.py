@@ -93,7 +93,7 @@ class SqlUnitOfWork:
                     session.status.value,
                     session.version + 1,
                     rows.to_us(session.updated_at),
-                    None if session.deadline_at is None else rows.to_us(session.deadline_at),
+                    rows.opt_to_us(session.deadline_at),
                     rows.session_doc(session),
                     session.id,
                     session.project_id,

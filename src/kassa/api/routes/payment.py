@@ -9,7 +9,6 @@ from kassa.api.methods import Call, Runtime, idempotent, register
 from kassa.api.routes.session import BOTH, RESPONSES
 from kassa.api.schemas.payment import CaptureRequest, PaymentInitRequest, PaymentStartRequest
 from kassa.api.schemas.session import SessionIdRequest
-from kassa.domain.money import Money
 from kassa.domain.session import ApiVersion
 from kassa.service import payments
 from kassa.service.commands import CapturePayment, SessionAction, StartPayment
@@ -52,12 +51,8 @@ async def _cancel(call: Call, body: SessionIdRequest) -> Reply:
 
 async def _capture(call: Call, body: CaptureRequest) -> Reply:
     project = call.caller.project
-    amount = body.amount_details
     cmd = CapturePayment(
-        project.id,
-        ApiVersion(call.version),
-        body.session_id,
-        None if amount is None else Money(amount.amount, amount.currency),
+        project.id, ApiVersion(call.version), body.session_id, convert.money(body.amount_details)
     )
     return await idempotent(
         call, lambda claim: payments.capture_payment(call.deps, project, cmd, claim)

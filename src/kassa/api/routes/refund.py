@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kassa.api import convert
 from kassa.api.methods import Call, Runtime, idempotent, register
 from kassa.api.routes.session import BOTH, RESPONSES
 from kassa.api.schemas.payment import RefundRequest
-from kassa.domain.money import Money
 from kassa.domain.session import ApiVersion
 from kassa.service import refunds
 from kassa.service.commands import RefundPayment
@@ -20,12 +20,11 @@ if TYPE_CHECKING:
 
 async def _refund(call: Call, body: RefundRequest) -> Reply:
     project = call.caller.project
-    amount = body.amount_details
     cmd = RefundPayment(
         project_id=project.id,
         api_version=ApiVersion(call.version),
         session_id=body.session_id,
-        amount=None if amount is None else Money(amount.amount, amount.currency),
+        amount=convert.money(body.amount_details),
         metadata=body.metadata,
         has_metadata="metadata" in body.model_fields_set,
     )
