@@ -82,6 +82,22 @@ class AcquiringStoreContract:
         assert await store.find_session_by_payment(payment.id) == stored
         assert await store.find_session_by_payment("pm_unknown") is None
 
+    async def test_a_payment_added_by_an_update_finds_its_session(self, store: Any) -> None:
+        """start/payment on a created session: the update makes the session findable by payment."""
+        owner = project()
+        await store.add_project(owner)
+        created = session(owner.id)
+        async with store.unit_of_work() as uow:
+            uow.add_session(created)
+            await uow.commit()
+        payment = full_payment()
+        async with store.unit_of_work() as uow:
+            uow.update_session(replace(created, payments=(payment,)))
+            await uow.commit()
+        found = await store.find_session_by_payment(payment.id)
+        assert found is not None
+        assert (found.id, found.payments) == (created.id, (payment,))
+
     async def test_sessions_due_are_those_past_their_deadline(self, store: Any) -> None:
         """sessions_due returns only sessions whose deadline has passed, oldest first."""
         owner = project()

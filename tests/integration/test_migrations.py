@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -10,10 +11,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from acquiring_store_contract import full_payment
 from kassa.adapters.db.migrate import alembic_url, downgrade, head_revision, upgrade
 from kassa.adapters.db.schema import metadata
 from kassa.bootstrap import open_store
 from kassa.config import ConfigError
+from store_contract import project, session
 from testkit import table_counts
 
 KASSA_TABLES = {table.name for table in metadata.sorted_tables}
@@ -100,3 +103,34 @@ def test_store_opens_at_head(empty_database_url):
         return str(found)
 
     assert asyncio.run(revision()) == head_revision()
+
+
+def test_upgrade_fills_payment_id_from_the_payments_already_stored(empty_database_url):
+    """0002 backfills ``sessions.payment_id``: a session stored before it is found by payment."""
+    upgrade(empty_database_url)
+    owner = project()
+    payment = full_payment()
+    stored = replace(session(owner.id), payments=(payment,))
+
+    async def write() -> None:
+        store = await open_store(empty_database_url)
+        try:
+            await store.add_project(owner)
+            async with store.unit_of_work() as uow:
+                uow.add_session(stored)
+                await uow.commit()
+        finally:
+            await store.close()
+
+    async def find() -> str | None:
+        store = await open_store(empty_database_url)
+        try:
+            found = await store.find_session_by_payment(payment.id)
+        finally:
+            await store.close()
+        return None if found is None else found.id
+
+    asyncio.run(write())
+    downgrade(empty_database_url, "0001")  # as a database written before 0002 was
+    upgrade(empty_database_url)
+    assert asyncio.run(find()) == stored.id

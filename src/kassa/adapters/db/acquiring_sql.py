@@ -64,16 +64,12 @@ def disable_recurrent_statement(token: RecurrentToken) -> Stmt:
 
 
 async def find_session_by_payment(driver: Driver, payment_id: str) -> PaymentSession | None:
-    """The session whose ``doc`` holds the payment (ids are unique and unguessable)."""
+    """The session holding the payment (one indexed look-up on ``sessions.payment_id``)."""
     found = await driver.fetch(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE doc LIKE ?",
-        (f'%"payments":[%"id":"{payment_id}"%',),
+        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE payment_id = ?",
+        (payment_id,),
     )
-    for row in found:
-        session = rows.session_from_row(row)
-        if any(p.id == payment_id for p in session.payments):
-            return session
-    return None
+    return rows.session_from_row(found[0]) if found else None
 
 
 async def sessions_due(driver: Driver, now: datetime, limit: int) -> list[PaymentSession]:

@@ -157,7 +157,7 @@ def session_doc(session: PaymentSession) -> str:
 
 
 def session_params(session: PaymentSession) -> tuple[Any, ...]:
-    """Column values in schema order (id … doc), with the version to be written."""
+    """Column values in ``SESSION_COLUMNS`` order, with the version to be written."""
     return (
         session.id,
         session.project_id,
@@ -168,12 +168,15 @@ def session_params(session: PaymentSession) -> tuple[Any, ...]:
         to_us(session.updated_at),
         opt_to_us(session.deadline_at),
         session_doc(session),
+        None if session.payment is None else session.payment.id,
     )
 
 
 SESSION_COLUMNS = (
-    "id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc"
+    "id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc, "
+    "payment_id"
 )
+SESSION_MARKS = ", ".join("?" * len(SESSION_COLUMNS.split(",")))  # one per column
 
 
 def session_from_row(row: Sequence[Any]) -> PaymentSession:

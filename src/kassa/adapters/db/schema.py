@@ -45,8 +45,10 @@ sessions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
     sa.Column("doc", sa.Text, nullable=False),
+    sa.Column("payment_id", sa.Text),  # the acquiring payment, for look-ups by payment id
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
     sa.Index("ix_sessions_deadline", "deadline_at"),
+    sa.Index("ix_sessions_payment", "payment_id"),
 )
 
 idempotency_keys = sa.Table(

@@ -78,7 +78,7 @@ class SqlUnitOfWork:
         """Insert a new session."""
         self._stmts.append(
             Stmt(
-                f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES ({rows.SESSION_MARKS})",
                 rows.session_params(session),
             ),
         )
@@ -88,13 +88,14 @@ class SqlUnitOfWork:
         self._stmts.append(
             Stmt(
                 "UPDATE sessions SET status = ?, version = ?, updated_at = ?, deadline_at = ?, "
-                "doc = ? WHERE id = ? AND project_id = ? AND version = ?",
+                "doc = ?, payment_id = ? WHERE id = ? AND project_id = ? AND version = ?",
                 (
                     session.status.value,
                     session.version + 1,
                     rows.to_us(session.updated_at),
                     rows.opt_to_us(session.deadline_at),
                     rows.session_doc(session),
+                    None if session.payment is None else session.payment.id,
                     session.id,
                     session.project_id,
                     session.version,
