@@ -27,7 +27,7 @@ import orjson
 
 from kassa.adapters.keys import generate_private_key, public_pem, sign
 from kassa.bench.load import LoadResult, Prepared, run_load
-from kassa.bench.scratch import free_port, scratch_database
+from kassa.bench.scratch import free_port, scratch_database, stop
 from kassa.bootstrap import open_store
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project
@@ -91,14 +91,6 @@ def _serve(args: list[str], env: dict[str, str], health: str) -> subprocess.Pope
         proc.kill()
         raise
     return proc
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _bodies(project_id: str, key: rsa.RSAPrivateKey, count: int) -> list[Prepared]:
@@ -209,7 +201,7 @@ def bench_api(database_url: str, requests: int, concurrency: int) -> ApiBenchRep
             asyncio.run(run_load(base, bodies[:200], concurrency))  # warm-up
             kassa = asyncio.run(run_load(base, bodies[200:], concurrency))
         finally:
-            _stop(server)
+            stop([server])
         hello_port = free_port()
         hello = _serve(
             [
@@ -232,7 +224,7 @@ def bench_api(database_url: str, requests: int, concurrency: int) -> ApiBenchRep
             asyncio.run(run_load(hello_base, bodies[:200], concurrency))
             baseline = asyncio.run(run_load(hello_base, bodies[200:], concurrency))
         finally:
-            _stop(hello)
+            stop([hello])
         tps = None
         if not url.startswith("sqlite"):
             tps = _pgbench(url, project_id, concurrency, max(5, round(kassa.seconds)))

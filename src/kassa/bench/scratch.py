@@ -1,10 +1,11 @@
-"""What every benchmark needs around its measurement: a scratch database and a free port."""
+"""What benchmarks need around a measurement: scratch database, free port, process stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+import subprocess
 import uuid
 from typing import TYPE_CHECKING
 
@@ -57,3 +58,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def stop(procs: list[subprocess.Popen[bytes]], grace: float = 20.0) -> None:
+    """SIGTERM every process, wait up to ``grace`` seconds each, then kill what is left."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

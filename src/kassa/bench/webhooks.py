@@ -35,7 +35,7 @@ import orjson
 
 from kassa import bootstrap
 from kassa.bench.load import LoadResult, Prepared, run_load
-from kassa.bench.scratch import free_port, scratch_database
+from kassa.bench.scratch import free_port, scratch_database, stop
 from kassa.config import Settings
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project
@@ -182,19 +182,8 @@ class _Processes:
                 time.sleep(0.05)
         return [proc for proc, _log in started]
 
-    @staticmethod
-    def stop(procs: list[subprocess.Popen[bytes]]) -> None:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
     def close(self) -> None:
-        self.stop([p for p in self.children if p.poll() is None])
+        stop([p for p in self.children if p.poll() is None])
 
 
 def _session(project_id: str, session_id: str) -> PaymentSession:
@@ -285,7 +274,7 @@ async def _throughput(
         started = await producer.bulk(label, deliveries)
         arrived = await _arrivals(base, seen + deliveries)
     finally:
-        procs.stop(running)
+        stop(running)
     last = max(at for sid, at in arrived.items() if sid.startswith(label))
     return ThroughputRun(workers, deliveries, last - started)
 
@@ -349,7 +338,7 @@ async def _measure(
         committed = await producer.steady("ps_lag_", rate, lag_seconds)
         achieved = len(committed) / (time.monotonic() - began)
         arrived = await _arrivals(base, seen + len(committed))
-        procs.stop(running)
+        stop(running)
         lags = tuple((arrived[sid] - at) * 1000 for sid, at in committed.items())
         return WebhookBenchReport(
             machine=_machine(),
