@@ -44,16 +44,22 @@ def clean_env(port: int) -> dict[str, str]:
     return {**env, "KASSA_PORT": str(port)}
 
 
-async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
-    """Start ``kassa serve --demo`` in ``cwd``; wait until it serves and has printed its info."""
-    output = cwd / f"serve-{n}.log"
+async def start_serving(
+    command: list[str], cwd: Path, port: int, name: str, timeout: float = 30
+) -> DemoRun:
+    """Start ``command`` in ``cwd`` (its own process group); wait until the port serves.
+
+    ``info`` holds the lines it printed about the demo project (id, key paths, URL).
+    """
+    output = cwd / f"{name}.log"
     with output.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kassa", "serve", "--demo"],
+            command,
             cwd=cwd,
             env=clean_env(port),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     async def ready() -> bool:
@@ -67,7 +73,7 @@ async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
             return False
 
     try:
-        await wait_for(ready, timeout=30, interval=0.1)
+        await wait_for(ready, timeout=timeout, interval=0.1)
     except BaseException:
         stop(proc)
         raise
@@ -79,14 +85,21 @@ async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
     return DemoRun(proc, info, output)
 
 
+async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
+    """``kassa serve --demo`` in ``cwd``, serving and done printing its info."""
+    return await start_serving(
+        [sys.executable, "-m", "kassa", "serve", "--demo"], cwd, port, f"serve-{n}"
+    )
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then wait (kill if it hangs)."""
+    """SIGTERM its process group (``make`` and the server it runs), then wait; kill if hung."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(10)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
 
 
@@ -259,41 +272,11 @@ def _copy_project(dest: Path) -> None:
 
 async def _make_run(cwd: Path, port: int, n: int) -> tuple[dict[str, str], str]:
     """``make run`` in ``cwd`` until it serves; what it printed; then stop the whole group."""
-    output = cwd / f"make-run-{n}.log"
-    with output.open("wb") as log:
-        proc = subprocess.Popen(
-            ["make", "run"],
-            cwd=cwd,
-            env=clean_env(port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    async def ready() -> bool:
-        assert proc.poll() is None, output.read_text()
-        try:
-            async with httpx.AsyncClient() as http:
-                answer = await http.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-        except httpx.HTTPError:
-            return False
-        return answer.status_code == 200
-
+    run = await start_serving(["make", "run"], cwd, port, f"make-run-{n}", timeout=300)
     try:
-        await wait_for(ready, timeout=300, interval=0.2)
-        info = {}
-        for line in output.read_text().splitlines():
-            found = INFO_LINE.match(line)
-            if found:
-                info[found[1]] = found[2]
-        return info, output.read_text()
+        return run.info, run.output.read_text()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop(run.proc)
 
 
 @pytest.mark.slow
