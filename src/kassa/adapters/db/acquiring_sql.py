@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kassa.adapters.db import payment_rows, rows
+from kassa.adapters.db import rows, session_rows
 from kassa.adapters.db.driver import Stmt
 from kassa.domain.ledger import LedgerEntry
 
@@ -48,9 +48,9 @@ def ledger_statements(tx: LedgerTransaction) -> list[Stmt]:
 def add_recurrent_statement(token: RecurrentToken) -> Stmt:
     """Insert a recurrent token."""
     return Stmt(
-        f"INSERT INTO recurrent_tokens ({payment_rows.RECURRENT_COLUMNS}) "
+        f"INSERT INTO recurrent_tokens ({session_rows.RECURRENT_COLUMNS}) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        payment_rows.recurrent_params(token),
+        session_rows.recurrent_params(token),
     )
 
 
@@ -66,30 +66,30 @@ def disable_recurrent_statement(token: RecurrentToken) -> Stmt:
 async def find_session_by_payment(driver: Driver, payment_id: str) -> PaymentSession | None:
     """The session holding the payment (one indexed look-up on ``sessions.payment_id``)."""
     found = await driver.fetch(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE payment_id = ?",
+        f"SELECT {session_rows.SESSION_COLUMNS} FROM sessions WHERE payment_id = ?",
         (payment_id,),
     )
-    return rows.session_from_row(found[0]) if found else None
+    return session_rows.session_from_row(found[0]) if found else None
 
 
 async def sessions_due(driver: Driver, now: datetime, limit: int) -> list[PaymentSession]:
     """Sessions whose earliest pending timeout has passed, oldest deadline first."""
     found = await driver.fetch(
-        f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE deadline_at IS NOT NULL "
+        f"SELECT {session_rows.SESSION_COLUMNS} FROM sessions WHERE deadline_at IS NOT NULL "
         "AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
         (rows.to_us(now), limit),
     )
-    return [rows.session_from_row(r) for r in found]
+    return [session_rows.session_from_row(r) for r in found]
 
 
 async def get_recurrent_token(driver: Driver, project_id: str, token: str) -> RecurrentToken | None:
     """The project's recurrent token, or None."""
     found = await driver.fetch(
-        f"SELECT {payment_rows.RECURRENT_COLUMNS} FROM recurrent_tokens "
+        f"SELECT {session_rows.RECURRENT_COLUMNS} FROM recurrent_tokens "
         "WHERE token = ? AND project_id = ?",
         (token, project_id),
     )
-    return payment_rows.recurrent_from_row(found[0]) if found else None
+    return session_rows.recurrent_from_row(found[0]) if found else None
 
 
 async def ledger_entries(driver: Driver) -> list[LedgerEntry]:

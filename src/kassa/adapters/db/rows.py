@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from kassa.domain.money import Money
 from kassa.domain.project import Project, ProjectSettings
 from kassa.domain.session import (
-    ApiVersion,
     CardRef,
     Instrument,
-    PaymentSession,
     SessionDraft,
-    SessionStatus,
 )
 
 if TYPE_CHECKING:
@@ -139,64 +136,6 @@ def draft_from_json(data: dict[str, Any]) -> SessionDraft:
         metadata=data.get("metadata"),
         has_metadata=bool(data.get("has_metadata")),
         extra=data.get("extra") or {},
-    )
-
-
-def session_doc(session: PaymentSession) -> str:
-    """Everything of a session that has no column of its own."""
-    from kassa.adapters.db.payment_rows import payment_to_json  # noqa: PLC0415 - cycle
-
-    doc: JSONObject = {
-        "draft": draft_to_json(session.draft),
-        "finished_at": opt_to_us(session.finished_at),
-        "next_action": session.next_action,
-    }
-    if session.payments:
-        doc["payments"] = [payment_to_json(p) for p in session.payments]
-    return dumps(doc)
-
-
-def session_params(session: PaymentSession) -> tuple[Any, ...]:
-    """Column values in ``SESSION_COLUMNS`` order, with the version to be written."""
-    return (
-        session.id,
-        session.project_id,
-        session.status.value,
-        session.api_version.value,
-        session.version,
-        to_us(session.created_at),
-        to_us(session.updated_at),
-        opt_to_us(session.deadline_at),
-        session_doc(session),
-        None if session.payment is None else session.payment.id,
-    )
-
-
-SESSION_COLUMNS = (
-    "id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc, "
-    "payment_id"
-)
-SESSION_MARKS = ", ".join("?" * len(SESSION_COLUMNS.split(",")))  # one per column
-
-
-def session_from_row(row: Sequence[Any]) -> PaymentSession:
-    """A session from a row selected as ``SESSION_COLUMNS``."""
-    from kassa.adapters.db.payment_rows import payment_from_json  # noqa: PLC0415 - cycle
-
-    doc = cast("dict[str, Any]", orjson.loads(row[8]))
-    return PaymentSession(
-        id=row[0],
-        project_id=row[1],
-        status=SessionStatus(row[2]),
-        api_version=ApiVersion(row[3]),
-        version=row[4],
-        created_at=from_us(row[5]),
-        updated_at=from_us(row[6]),
-        draft=draft_from_json(doc["draft"]),
-        finished_at=opt_from_us(doc.get("finished_at")),
-        next_action=doc.get("next_action"),
-        deadline_at=opt_from_us(row[7]),
-        payments=tuple(payment_from_json(p) for p in doc.get("payments", [])),
     )
 
 

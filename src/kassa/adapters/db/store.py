@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 import orjson
 
-from kassa.adapters.db import acquiring_sql, rows
+from kassa.adapters.db import acquiring_sql, rows, session_rows
 from kassa.adapters.db.deliveries import SqlDeliveries
 from kassa.adapters.db.driver import Driver, Row, Stmt
 from kassa.domain.errors import IdempotencyKeyAlreadyExists
@@ -78,8 +78,9 @@ class SqlUnitOfWork:
         """Insert a new session."""
         self._stmts.append(
             Stmt(
-                f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES ({rows.SESSION_MARKS})",
-                rows.session_params(session),
+                f"INSERT INTO sessions ({session_rows.SESSION_COLUMNS}) "
+                f"VALUES ({session_rows.SESSION_MARKS})",
+                session_rows.session_params(session),
             ),
         )
 
@@ -94,7 +95,7 @@ class SqlUnitOfWork:
                     session.version + 1,
                     rows.to_us(session.updated_at),
                     rows.opt_to_us(session.deadline_at),
-                    rows.session_doc(session),
+                    session_rows.session_doc(session),
                     None if session.payment is None else session.payment.id,
                     session.id,
                     session.project_id,
@@ -285,10 +286,10 @@ class SqlStore:
     async def get_session(self, project_id: str, session_id: str) -> PaymentSession | None:
         """The project's session or None; another project's id is simply not found."""
         found = await self.driver.fetch(
-            f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ? AND project_id = ?",
+            f"SELECT {session_rows.SESSION_COLUMNS} FROM sessions WHERE id = ? AND project_id = ?",
             (session_id, project_id),
         )
-        return rows.session_from_row(found[0]) if found else None
+        return session_rows.session_from_row(found[0]) if found else None
 
     async def count_sessions(self, project_id: str | None = None) -> int:
         """How many sessions exist (for one project, or all)."""

@@ -1,10 +1,18 @@
-"""Acquiring payments, refunds and ledger rows ↔ domain: payments live in the session ``doc``."""
+"""Sessions ↔ rows: the columns, and the ``doc`` with the draft and the acquiring payments.
+
+Refunds live inside their payment; recurrent tokens have rows of their own (also here).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
 
 from kassa.adapters.db.rows import (
+    draft_from_json,
+    draft_to_json,
+    dumps,
     from_us,
     instrument_from_json,
     instrument_to_json,
@@ -23,6 +31,7 @@ from kassa.domain.payment import (
 )
 from kassa.domain.recurrent import RecurrentToken
 from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
+from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
 from kassa.domain.split import SplitRule
 
 if TYPE_CHECKING:
@@ -159,6 +168,60 @@ def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
         if recurrent is None
         else RecurrentInfo(recurrent["token"], from_us(recurrent["created_at"])),
         splits=tuple(_split_from_json(s) for s in data.get("splits", [])),
+    )
+
+
+def session_doc(session: PaymentSession) -> str:
+    """Everything of a session that has no column of its own."""
+    doc: JSONObject = {
+        "draft": draft_to_json(session.draft),
+        "finished_at": opt_to_us(session.finished_at),
+        "next_action": session.next_action,
+    }
+    if session.payments:
+        doc["payments"] = [payment_to_json(p) for p in session.payments]
+    return dumps(doc)
+
+
+def session_params(session: PaymentSession) -> tuple[Any, ...]:
+    """Column values in ``SESSION_COLUMNS`` order, with the version to be written."""
+    return (
+        session.id,
+        session.project_id,
+        session.status.value,
+        session.api_version.value,
+        session.version,
+        to_us(session.created_at),
+        to_us(session.updated_at),
+        opt_to_us(session.deadline_at),
+        session_doc(session),
+        None if session.payment is None else session.payment.id,
+    )
+
+
+SESSION_COLUMNS = (
+    "id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc, "
+    "payment_id"
+)
+SESSION_MARKS = ", ".join("?" * len(SESSION_COLUMNS.split(",")))  # one per column
+
+
+def session_from_row(row: Sequence[Any]) -> PaymentSession:
+    """A session from a row selected as ``SESSION_COLUMNS``."""
+    doc = cast("dict[str, Any]", orjson.loads(row[8]))
+    return PaymentSession(
+        id=row[0],
+        project_id=row[1],
+        status=SessionStatus(row[2]),
+        api_version=ApiVersion(row[3]),
+        version=row[4],
+        created_at=from_us(row[5]),
+        updated_at=from_us(row[6]),
+        draft=draft_from_json(doc["draft"]),
+        finished_at=opt_from_us(doc.get("finished_at")),
+        next_action=doc.get("next_action"),
+        deadline_at=opt_from_us(row[7]),
+        payments=tuple(payment_from_json(p) for p in doc.get("payments", [])),
     )
 
 
