@@ -13,12 +13,12 @@ webhook timeout, records them, gives unfinished leases back and closes. ``SIGKIL
 nothing either: the leases of a killed worker expire (``KASSA_WORKER_LEASE_SECONDS``) and any
 worker sends those rows again.
 
-Periodic jobs: a ``Periodic(name, every, job)`` with ``job`` an ``async (deps, now) -> None``.
-Append one to ``PERIODIC_JOBS`` (the timeout sweeper: ``Periodic("timeouts", 1.0,
-timeouts.sweep)``) and every worker, standalone or in-process, runs it every ``every`` seconds
-(0: every poll). A job that raises is logged and runs again at its next turn. Several workers
-run the same jobs at once, so a job must be safe concurrently (version-checked updates, or
-``SKIP LOCKED`` claims).
+Periodic jobs: a ``Periodic(name, every, job)`` with ``job`` an ``async (deps, now)`` (what
+it returns is dropped). Append one to ``PERIODIC_JOBS`` (the timeout sweeper:
+``Periodic("timeouts", 1.0, timeouts.sweep_timeouts)``) and every worker, standalone or
+in-process, runs it every ``every`` seconds (0: every poll). A job that raises is logged and
+runs again at its next turn. Several workers run the same jobs at once, so a job must be safe
+concurrently (version-checked updates, or ``SKIP LOCKED`` claims).
 """
 
 from __future__ import annotations
@@ -64,11 +64,11 @@ class Periodic:
 
     name: str
     every: float
-    job: Callable[[Deps, datetime], Awaitable[None]]
+    job: Callable[[Deps, datetime], Awaitable[object]]  # what it returns is dropped
 
 
 PERIODIC_JOBS: list[Periodic] = [  # jobs every worker runs besides delivery (see docstring)
-    Periodic("timeouts", 1.0, timeouts.sweep),
+    Periodic("timeouts", 1.0, timeouts.sweep_timeouts),
 ]
 
 

@@ -66,8 +66,3 @@ async def sweep_timeouts(deps: Deps, now: datetime) -> int:
         changed += batch
         if len(due) < BATCH or batch == 0:
             return changed
-
-
-async def sweep(deps: Deps, now: datetime) -> None:
-    """The worker's periodic job: ``sweep_timeouts`` with the count dropped."""
-    await sweep_timeouts(deps, now)
