@@ -14,13 +14,13 @@ from typing import Any
 
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project
-from kassa.service.delivery_ports import (
+from kassa.service.ports import OutboxMessage
+from kassa.service.ports.delivery import (
     AttemptRecord,
     DeliveryOutcome,
     DeliveryStatus,
     SendResult,
 )
-from kassa.service.ports import OutboxMessage
 
 T0 = datetime(2024, 5, 27, 2, 3, 0, 123456, tzinfo=UTC)
 CREATED = T0 - timedelta(seconds=1)  # rows are written a second before the claims

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
     from pathlib import Path
 
-    from kassa.service.delivery_ports import DeliveryView
+    from kassa.service.ports.delivery import DeliveryView
 
 # Shrunk timings for tests: 20 ms polls, retries from 50 ms, 1 s timeout, 2 s lease.
 FAST = {

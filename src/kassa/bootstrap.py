@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from kassa.adapters.clock import SystemClock
 from kassa.adapters.db.migrate import head_revision
 from kassa.adapters.db.postgres import PostgresDriver
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.db.store import SqlStore
-from kassa.adapters.keys import ServerKey
+from kassa.adapters.keys import RsaVerifier, ServerKey
 from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.adapters.vault import AesVault
 from kassa.config import ConfigError
@@ -18,17 +19,13 @@ from kassa.service.deps import AcquiringPolicy, Deps
 from kassa.service.idempotency import IdempotencyPolicy
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from kassa.adapters.db.driver import Driver
+    from kassa.adapters.delivery_metrics import DeliveryMetrics
     from kassa.config import Settings
     from kassa.service.ports import Clock
-
-
-class SystemClock:
-    """The real UTC clock."""
-
-    def now(self) -> datetime:
-        """Current aware UTC time."""
-        return datetime.now(UTC)
+    from kassa.worker import Worker
 
 
 def sqlite_path(database_url: str) -> str:
@@ -93,6 +90,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
         clock=clock,
         vault=vault,
         signer=server_key,
+        verifier=RsaVerifier(),
         idempotency=IdempotencyPolicy(
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             lease=timedelta(seconds=settings.idempotency_lease_seconds),
@@ -101,3 +99,27 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
         acquiring=acquiring_policy(settings),
     )
     return Container(deps=deps, store=store, server_key=server_key)
+
+
+async def start_worker(
+    settings: Settings,
+    container: Container,
+    registry: CollectorRegistry,
+    metrics: DeliveryMetrics | None = None,
+) -> Worker:
+    """Start webhook delivery and the periodic jobs inside this process (``kassa serve``).
+
+    The delivery metrics go into ``registry``; pass the ``metrics`` of an earlier worker on the
+    same registry (a restarted app) to reuse them, since metric names are unique per registry.
+    """
+    from kassa.adapters.delivery_metrics import DeliveryMetrics  # noqa: PLC0415 - aiohttp
+    from kassa.worker import Worker  # noqa: PLC0415 - only when this process delivers
+
+    worker = Worker(
+        settings,
+        container.deps,
+        container.store.deliveries,
+        metrics=metrics or DeliveryMetrics(registry),
+    )
+    await worker.start()
+    return worker

@@ -40,20 +40,20 @@ from kassa.adapters.webhook_sender import AiohttpWebhookSender
 from kassa.domain.backoff import RetrySchedule
 from kassa.service import timeouts
 from kassa.service.delivery import DeliveryPolicy, DeliveryPump
-from kassa.service.delivery_ports import DeliveryStatus
+from kassa.service.ports.delivery import DeliveryStatus
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
     from datetime import datetime
 
     from kassa.config import Settings
-    from kassa.service.delivery_ports import (
+    from kassa.service.deps import Deps
+    from kassa.service.ports.delivery import (
         Delivery,
         DeliveryOutcome,
         DeliveryStore,
         WebhookSender,
     )
-    from kassa.service.deps import Deps
 
 log = structlog.get_logger("kassa.worker")
 

@@ -81,7 +81,7 @@ async def test_same_key_while_the_first_runs_is_refused(server, client, project)
             fingerprint=fingerprint("/api/v1/session/create", body),
             state=IdempotencyState.RUNNING,
             owner="another-request",
-            lease_until=now + timedelta(minutes=5),
+            lease_until=now + timedelta(seconds=30),  # claimed 30 s ago under the 60 s lease
             expires_at=now + timedelta(hours=24),
         )
         assert await store.claim_idempotency(record, now) is None
@@ -89,6 +89,10 @@ async def test_same_key_while_the_first_runs_is_refused(server, client, project)
         await store.close()
     response = await client.post("session/create", body, idempotency_key="k-running")
     assert "in progress" in assert_error(response, 400, "idempotency_key_already_exists")
+    assert 25 <= int(response.headers["retry-after"]) <= 30  # what is left of the lease
+    other = await client.post("session/create", {**BODY, "x": 1}, idempotency_key="k-running")
+    assert "different request" in assert_error(other, 400, "idempotency_key_already_exists")
+    assert "retry-after" not in other.headers  # another body never becomes retryable
     assert await session_count(server, project) == 0
 
 

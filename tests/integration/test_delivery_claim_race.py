@@ -10,7 +10,7 @@ import pytest
 
 from delivery_contract import add_rows, new_project, outcome
 from kassa.bootstrap import open_store
-from kassa.service.delivery_ports import DeliveryStatus
+from kassa.service.ports.delivery import DeliveryStatus
 
 pytestmark = pytest.mark.postgres
 

@@ -9,14 +9,14 @@ import pytest
 
 from kassa.adapters.delivery_metrics import DeliveryMetrics
 from kassa.config import Settings
-from kassa.service.delivery_ports import (
+from kassa.service.outbox import WebhookType, record_webhook
+from kassa.service.ports.delivery import (
     AttemptRecord,
     DeliveryOutcome,
     DeliveryStatus,
     QueueStats,
     SendResult,
 )
-from kassa.service.outbox import WebhookType, record_webhook
 from kassa.testing import FrozenClock, InMemoryDeliveries, InMemoryStore, ScriptedSender, fake_deps
 from kassa.worker import Worker
 from store_contract import project as make_project

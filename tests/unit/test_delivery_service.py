@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from kassa.domain.backoff import RetrySchedule
 from kassa.service.delivery import DeliveryPolicy, DeliveryPump, attempt, decide
-from kassa.service.delivery_ports import (
+from kassa.service.outbox import WebhookType, record_webhook
+from kassa.service.ports.delivery import (
     AttemptRecord,
     Delivery,
     DeliveryStatus,
     SendResult,
 )
-from kassa.service.outbox import WebhookType, record_webhook
 from kassa.testing import (
     EPOCH_OF_TESTS,
     FrozenClock,

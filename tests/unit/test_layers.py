@@ -4,6 +4,8 @@
 - ``service`` imports ``domain`` and ``service`` (plus ``orjson``, which ``service/wire.py``
   renders with): no sqlite3, asyncpg, aiohttp, FastAPI, pydantic;
 - ``adapters`` never import the edges (``api``, ``cli``, ``web``, ``worker``, ``bootstrap``);
+- the HTTP edges (``api``, ``web``) never import ``adapters``: verification, metrics and the
+  worker reach them through the service ports or ``bootstrap``;
 - production code never imports the fakes in ``kassa.testing``.
 
 Imports under ``if TYPE_CHECKING:`` count too: a type-only import is still a dependency.
@@ -65,6 +67,8 @@ def violation(module: str, imported: str) -> str | None:  # noqa: PLR0911 - one 
         return "service imports domain, service and orjson only"
     if _within(module, ("kassa.adapters",)) and _within(imported, EDGES):
         return "adapters never import api, cli, web, worker or bootstrap"
+    if _within(module, ("kassa.api", "kassa.web")) and _within(imported, ("kassa.adapters",)):
+        return "the HTTP edges reach adapters through ports or bootstrap only"
     return None
 
 
@@ -109,6 +113,8 @@ def test_the_walk_sees_every_layer():
         ("kassa.service.sessions", "from ..api import errors", "service imports"),
         ("kassa.adapters.db.store", "from kassa.api.errors import render", "adapters never"),
         ("kassa.adapters.vault", "import kassa.cli.main", "adapters never"),
+        ("kassa.api.auth", "from kassa.adapters.keys import verify_any", "the HTTP edges"),
+        ("kassa.web.pages", "import kassa.adapters.vault", "the HTTP edges"),
         (
             "kassa.api.app",
             "from kassa.testing import InMemoryStore",
@@ -128,7 +134,7 @@ def test_forbidden_import_is_reported(module, source, reason):
         ("kassa.domain.session", "from collections.abc import Mapping\nfrom .errors import X"),
         ("kassa.service.wire", "import orjson\nfrom kassa.domain.session import ApiVersion"),
         ("kassa.adapters.db.store", "from kassa.service.ports import VaultEntry"),
-        ("kassa.api.auth", "from kassa.adapters.keys import verify_any"),
+        ("kassa.api.auth", "from kassa.service.ports import Verifier"),
     ],
 )
 def test_allowed_import_passes(module, source):

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from kassa.domain.sandbox import Outcome, decide, expired, needs_challenge, references
+from kassa.adapters.processor.rules import decide, expired, needs_challenge, references
+from kassa.service.ports import Outcome
 
 TODAY = date(2026, 6, 15)
 

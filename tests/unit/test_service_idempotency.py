@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kassa.domain.errors import IdempotencyKeyAlreadyExists, InvalidRequest
+from kassa.domain.errors import (
+    IdempotencyKeyAlreadyExists,
+    IdempotencyKeyInFlight,
+    InvalidRequest,
+)
 from kassa.service.idempotency import IdempotencyPolicy, Reply, fingerprint, run_idempotent
 from kassa.testing import FrozenClock, InMemoryStore
 
@@ -112,10 +116,16 @@ async def test_same_key_while_running_is_refused(store, clock):
 
     first = asyncio.create_task(call(store, clock, slow))
     await started.wait()
-    with pytest.raises(IdempotencyKeyAlreadyExists, match="in progress"):
+    with pytest.raises(IdempotencyKeyInFlight, match="in progress") as fresh:
         await call(store, clock, handler)
-    with pytest.raises(IdempotencyKeyAlreadyExists, match="different request"):
+    assert fresh.value.retry_after == 1  # a young claim is most likely about to answer
+    clock.advance(timedelta(seconds=20))
+    with pytest.raises(IdempotencyKeyInFlight) as old:
+        await call(store, clock, handler)
+    assert old.value.retry_after == 40  # maybe a dead process: wait out the lease
+    with pytest.raises(IdempotencyKeyAlreadyExists, match="different request") as other:
         await call(store, clock, handler, fp=FP_B)
+    assert not isinstance(other.value, IdempotencyKeyInFlight)
     release.set()
     await first
     assert handler.runs == 1

@@ -9,8 +9,8 @@ import pytest
 
 from kassa.adapters.delivery_metrics import DeliveryMetrics
 from kassa.config import ConfigError, Settings
-from kassa.service.delivery_ports import DeliveryStatus
 from kassa.service.outbox import WebhookType, record_webhook
+from kassa.service.ports.delivery import DeliveryStatus
 from kassa.testing import FrozenClock, InMemoryDeliveries, InMemoryStore, ScriptedSender, fake_deps
 from kassa.worker import Periodic, Worker, delivery_policy
 from store_contract import project as make_project

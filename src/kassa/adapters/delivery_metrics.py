@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from kassa.service.delivery_ports import DeliveryStatus
+from kassa.service.ports.delivery import DeliveryStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from kassa.service.delivery_ports import DeliveryOutcome, QueueStats
+    from kassa.service.ports.delivery import DeliveryOutcome, QueueStats
 
 _OUTCOME = {
     DeliveryStatus.DELIVERED: "delivered",

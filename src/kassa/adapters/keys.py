@@ -12,6 +12,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kassa.domain.errors import InvalidRequest
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
@@ -139,3 +141,19 @@ class ServerKey:
     def sign(self, body: bytes) -> str:
         """Return the base64 signature of ``body`` with the server key."""
         return sign(body, self._key)
+
+
+class RsaVerifier:
+    """``service.ports.Verifier``: RSA-SHA256 over the raw body, parsed keys cached."""
+
+    def verify_any(self, body: bytes, signature: str, public_pems: Iterable[str]) -> bool:
+        """True if ``signature`` verifies ``body`` under any of the keys."""
+        return verify_any(body, signature, public_pems)
+
+    def check_public_key(self, pem: str) -> str:
+        """The PEM if it loads as an RSA key of at least 2048 bits, else ``InvalidRequest``."""
+        try:
+            load_public_key(pem)
+        except KeyError_ as exc:
+            raise InvalidRequest(f"public key: {exc}") from None
+        return pem

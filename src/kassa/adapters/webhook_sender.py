@@ -26,7 +26,7 @@ from aiohttp.resolver import ThreadedResolver
 
 from kassa import __version__
 from kassa.domain.webhook_url import WebhookUrlError, check_webhook_url, is_public_address
-from kassa.service.delivery_ports import EXCERPT_BYTES, SendResult
+from kassa.service.ports.delivery import EXCERPT_BYTES, SendResult
 
 if TYPE_CHECKING:
     from aiohttp.abc import ResolveResult

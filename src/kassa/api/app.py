@@ -21,8 +21,9 @@ from kassa.api.routes import payment as payment_routes
 from kassa.api.routes import recurrent as recurrent_routes
 from kassa.api.routes import refund as refund_routes
 from kassa.api.routes import session as session_routes
-from kassa.api.routes import three_ds as three_ds_routes
 from kassa.domain.errors import InvalidRequest, KassaError, MethodNotFound
+from kassa.web import pages
+from kassa.web import three_ds as three_ds_pages
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -118,7 +119,8 @@ async def kassa_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, KassaError):  # pragma: no cover - registered for KassaError
         raise exc
     request.scope["kassa.outcome"] = exc.code
-    return _json(*errors.render(exc))
+    status, body = errors.render(exc)
+    return Response(body, status, media_type="application/json", headers=errors.headers_of(exc))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -149,18 +151,10 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
             runtime.deps = container.deps
         worker = None
         if container is not None and settings.worker:  # in-process webhook delivery
-            from kassa.adapters.delivery_metrics import DeliveryMetrics  # noqa: PLC0415
-            from kassa.worker import Worker  # noqa: PLC0415 - only when this app delivers
-
-            if not hasattr(_app.state, "delivery_metrics"):  # one set per registry
-                _app.state.delivery_metrics = DeliveryMetrics(metrics.registry)
-            worker = Worker(
-                settings,
-                container.deps,
-                container.store.deliveries,
-                metrics=_app.state.delivery_metrics,
+            worker = await bootstrap.start_worker(
+                settings, container, metrics.registry, getattr(_app.state, "delivery_metrics", None)
             )
-            await worker.start()
+            _app.state.delivery_metrics = worker.metrics
         try:
             yield
         finally:
@@ -192,7 +186,8 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     payment_routes.install(app, runtime)
     refund_routes.install(app, runtime)
     recurrent_routes.install(app, runtime)
-    three_ds_routes.install(app, runtime)
+    three_ds_pages.install(app, runtime)
+    app.mount(pages.STATIC_PREFIX, pages.static_files(), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

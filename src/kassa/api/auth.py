@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from kassa.adapters.keys import verify_any
 from kassa.api.errors import from_validation
 from kassa.domain.errors import (
     AuthenticationError,
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from kassa.domain.project import Project
-    from kassa.service.ports import Store
+    from kassa.service.ports import Store, Verifier
 
 M = TypeVar("M", bound=BaseModel)
 _MAX_PROJECT_ID = 128
@@ -93,6 +92,7 @@ async def authenticate(
     store: Store,
     projects: ProjectCache,
     limit: int,
+    verifier: Verifier,
 ) -> Caller:
     """Identify the project and verify the signature over the raw body."""
     body = await read_body(request, limit)
@@ -109,9 +109,9 @@ async def authenticate(
     if not signature:
         msg = "X-PARTNER-SIGN header is missing"
         raise AuthenticationError(msg)
-    if not verify_any(body, signature, project.public_keys):
+    if not verifier.verify_any(body, signature, project.public_keys):
         project = await projects.get(store, project_id, fresh=True)
-        if project is None or not verify_any(body, signature, project.public_keys):
+        if project is None or not verifier.verify_any(body, signature, project.public_keys):
             msg = "X-PARTNER-SIGN does not verify for this body and project"
             raise AuthenticationError(msg)
     return Caller(project, body, request.headers.get("x-partner-idempotency-key"))

@@ -21,6 +21,7 @@ STATUS: Final[dict[type[e.KassaError], int]] = {
     e.AuthenticationError: 401,
     e.AuthorizationError: 403,
     e.SessionNotFound: 404,
+    e.ProjectNotFound: 404,
     e.InvalidSessionStatus: 409,
     e.BusinessDecline: 422,
 }
@@ -32,6 +33,13 @@ def status_of(error: e.KassaError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 500
+
+
+def headers_of(error: e.KassaError) -> dict[str, str]:
+    """Extra response headers an error carries: ``Retry-After`` for a key still in flight."""
+    if isinstance(error, e.IdempotencyKeyInFlight):
+        return {"Retry-After": str(error.retry_after)}
+    return {}
 
 
 def envelope(code: str, description: str) -> bytes:

@@ -135,6 +135,7 @@ def _endpoint(
             deps.store,
             runtime.projects,
             runtime.settings.max_body_bytes,
+            deps.verifier,
         )
         payload = parse(model, caller.body)
         session_id = getattr(payload, "session_id", None)

@@ -3,41 +3,60 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path  # noqa: TC003 - Typer reads the annotations at run time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from kassa.adapters.keys import KeyError_, load_public_key, write_key_pair
+from kassa.adapters.clock import SystemClock
+from kassa.adapters.keys import RsaVerifier, write_key_pair
 from kassa.cli.context import DatabaseUrl, opened_store, run, server_key, settings
-from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.errors import InvalidRequest, ProjectNotFound
 from kassa.domain.project import Project, ProjectSettings
-from kassa.domain.webhook_url import WebhookUrlError, check_webhook_url
+from kassa.service import projects
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from kassa.config import Settings
+    from kassa.service.ports import Store
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Manage projects (API tenants), their keys and webhook URLs.")
 
 
 def _read_public_key(path: Path) -> str:
     try:
-        pem = path.read_text(encoding="ascii")
-        load_public_key(pem)
-    except (OSError, UnicodeDecodeError, KeyError_) as exc:
-        typer.echo(f"kassa: {path}: {exc}", err=True)
+        return RsaVerifier().check_public_key(path.read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError, InvalidRequest) as exc:
+        why = exc.description if isinstance(exc, InvalidRequest) else str(exc)
+        typer.echo(f"kassa: {path}: {why}", err=True)
         raise typer.Exit(2) from None
-    return pem
+
+
+def _admin(config: Settings, action: Callable[[Store], Awaitable[T]], flag: str = "") -> T:
+    """Run one project use case on a store; its errors exit with their description."""
+
+    async def go() -> T:
+        async with opened_store(config) as store:
+            return await action(store)
+
+    try:
+        return run(go())
+    except ProjectNotFound as exc:
+        typer.echo(f"kassa: {exc.description}", err=True)
+        raise typer.Exit(1) from None
+    except InvalidRequest as exc:
+        typer.echo(f"kassa: {flag or 'error'}: {exc.description}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _webhook(url: str | None, config: Settings) -> str | None:
-    if url is None:
-        return None
     try:
-        return check_webhook_url(url, allow_private=config.sandbox)
-    except WebhookUrlError as exc:
-        typer.echo(f"kassa: --webhook-url: {exc}", err=True)
+        return projects.checked_webhook_url(url, allow_private=config.sandbox)
+    except InvalidRequest as exc:
+        typer.echo(f"kassa: --webhook-url: {exc.description}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -49,18 +68,18 @@ async def create_project(
     webhook_url: str | None,
     project_settings: ProjectSettings,
 ) -> Project:
-    """Insert a new project with one public key."""
-    project = Project(
-        id=new_id(IdPrefix.PROJECT),
-        name=name,
-        public_keys=(public_pem,),
-        created_at=datetime.now(UTC),
-        webhook_url=webhook_url,
-        settings=project_settings,
-    )
+    """Insert a new project with one public key (through ``service.projects``)."""
     async with opened_store(config) as store:
-        await store.add_project(project)
-    return project
+        return await projects.create_project(
+            store,
+            RsaVerifier(),
+            SystemClock(),
+            name=name,
+            public_pem=public_pem,
+            webhook_url=webhook_url,
+            settings=project_settings,
+            allow_private_webhooks=config.sandbox,
+        )
 
 
 @app.command("create")
@@ -170,14 +189,11 @@ def set_webhook(
     """Set (or clear with '') the project's webhook URL."""
     config = settings(database_url=database_url)
     value = _webhook(url, config) if url else None
-
-    async def apply() -> bool:
-        async with opened_store(config) as store:
-            return await store.set_webhook_url(project_id, value)
-
-    if not run(apply()):
-        typer.echo(f"kassa: no project {project_id}", err=True)
-        raise typer.Exit(1)
+    _admin(
+        config,
+        lambda store: projects.set_webhook(store, project_id, value, allow_private=config.sandbox),
+        "URL",
+    )
     typer.echo(f"webhook URL of {project_id}: {value or '(none)'}")
 
 
@@ -190,15 +206,32 @@ def add_key(
     """Add a public key for rotation; the newest two verify, older ones are retired."""
     config = settings(database_url=database_url)
     pem = _read_public_key(public_key)
-
-    async def apply() -> bool:
-        async with opened_store(config) as store:
-            if await store.get_project(project_id) is None:
-                return False
-            await store.add_public_key(project_id, pem, datetime.now(UTC))
-            return True
-
-    if not run(apply()):
-        typer.echo(f"kassa: no project {project_id}", err=True)
-        raise typer.Exit(1)
+    _admin(
+        config,
+        lambda store: projects.add_public_key(store, RsaVerifier(), SystemClock(), project_id, pem),
+    )
     typer.echo(f"key added to {project_id}")
+
+
+@app.command("set-settings")
+def set_settings(
+    project_id: str,
+    auto_confirm: bool | None = typer.Option(None, "--auto-confirm/--no-auto-confirm"),
+    two_step_capture: bool | None = typer.Option(None, "--two-step-capture/--no-two-step-capture"),
+    partial_refunds: bool | None = typer.Option(None, "--partial-refunds/--no-partial-refunds"),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Change the acquiring settings; options not given keep their value."""
+    config = settings(database_url=database_url)
+    given = {
+        "auto_confirm": auto_confirm,
+        "two_step_capture": two_step_capture,
+        "partial_refunds": partial_refunds,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    project = _admin(config, lambda store: projects.update_settings(store, project_id, **changes))
+    current = project.settings
+    typer.echo(
+        f"settings of {project_id}: auto_confirm={current.auto_confirm} "
+        f"two_step_capture={current.two_step_capture} partial_refunds={current.partial_refunds}",
+    )

@@ -9,13 +9,13 @@ import typer
 
 from kassa.cli.context import DatabaseUrl, opened_store, run, settings
 from kassa.service import delivery
-from kassa.service.delivery_ports import DeliveryStatus
+from kassa.service.ports.delivery import DeliveryStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from kassa.config import Settings
-    from kassa.service.delivery_ports import AttemptRecord, DeliveryView
+    from kassa.service.ports.delivery import AttemptRecord, DeliveryView
 
 app = typer.Typer(help="Webhook deliveries: list them with their attempts, replay one.")
 
@@ -117,7 +117,7 @@ def list_deliveries(
 
 
 async def _replay(config: Settings, delivery_id: int) -> DeliveryView | None:
-    from kassa.bootstrap import SystemClock  # noqa: PLC0415
+    from kassa.adapters.clock import SystemClock  # noqa: PLC0415
 
     async with opened_store(config) as store:
         return await delivery.replay(store.deliveries, SystemClock(), delivery_id)

@@ -7,10 +7,12 @@ KassaError                       any failure a caller may see (code: internal_er
 │   └── BodyTooLarge             request body over the limit (invalid_request, 413)
 ├── MethodNotFound               no such API method path (invalid_request, 404)
 ├── IdempotencyKeyAlreadyExists  key running, or reused with another body
+│   └── IdempotencyKeyInFlight   same key and body still running: retry after ``retry_after`` s
 ├── IdentificationError          unknown or missing X-PARTNER-PROJECT
 ├── AuthenticationError          missing, garbled or wrong X-PARTNER-SIGN
 ├── AuthorizationError           method disabled for the project
 ├── SessionNotFound              no such session for this project (never leaks others')
+├── ProjectNotFound              no such project (admin use cases: CLI, dashboard)
 ├── InvalidSessionStatus         operation not allowed in the current state
 ├── BusinessDecline              a 422 decline that is not an operation result
 │   ├── InsufficientFunds        payout above the wallet balance
@@ -58,6 +60,14 @@ class IdempotencyKeyAlreadyExists(KassaError):
     code = "idempotency_key_already_exists"
 
 
+class IdempotencyKeyInFlight(IdempotencyKeyAlreadyExists):
+    """The same request is still running (or its process died): retry with the same key."""
+
+    def __init__(self, description: str, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
 class IdentificationError(KassaError):
     """The project is unknown or the project header is missing."""
 
@@ -80,6 +90,12 @@ class SessionNotFound(KassaError):
     """No session with this id belongs to the calling project."""
 
     code = "session_not_found"
+
+
+class ProjectNotFound(KassaError):
+    """No project with this id (the admin use cases; the API answers identification_error)."""
+
+    code = "project_not_found"
 
 
 class InvalidSessionStatus(KassaError):

@@ -24,10 +24,9 @@ from kassa.domain.payment import (
     RecurrentInfo,
 )
 from kassa.domain.recurrent import RecurrentToken
-from kassa.domain.sandbox import Outcome
 from kassa.domain.split import allocate
 from kassa.service.outbox import WebhookType, record_webhook
-from kassa.service.ports import AuthorizationRequest
+from kassa.service.ports import AuthorizationRequest, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from kassa.domain.backoff import RetrySchedule
-from kassa.service.delivery_ports import (
+from kassa.service.ports.delivery import (
     AttemptRecord,
     DeliveryOutcome,
     DeliveryStatus,
@@ -41,13 +41,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from kassa.service.delivery_ports import (
+    from kassa.service.ports import Clock
+    from kassa.service.ports.delivery import (
         Delivery,
         DeliveryStore,
         DeliveryView,
         WebhookSender,
     )
-    from kassa.service.ports import Clock
 
 NO_URL = "project has no webhook URL"
 BACKLOG = 4  # rows claimed but not yet recorded, in multiples of ``concurrency``

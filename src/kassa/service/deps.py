@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from kassa.service.idempotency import IdempotencyPolicy
 
 if TYPE_CHECKING:
-    from kassa.service.ports import Clock, Processor, Signer, Store, Vault
+    from kassa.service.ports import Clock, Processor, Signer, Store, Vault, Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class Deps:
     clock: Clock
     vault: Vault
     signer: Signer
+    verifier: Verifier
     idempotency: IdempotencyPolicy = field(default_factory=IdempotencyPolicy)
     processor: Processor | None = None  # acquiring methods need one (bootstrap sets the sandbox)
     acquiring: AcquiringPolicy = field(default_factory=AcquiringPolicy)

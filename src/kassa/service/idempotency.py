@@ -9,16 +9,22 @@ whose request died before committing is taken over once its lease has passed.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from kassa.domain.errors import IdempotencyKeyAlreadyExists, InvalidRequest
+from kassa.domain.errors import (
+    IdempotencyKeyAlreadyExists,
+    IdempotencyKeyInFlight,
+    InvalidRequest,
+)
 from kassa.service.ports import IdempotencyClaim, IdempotencyRecord, IdempotencyState
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from datetime import datetime
 
     from kassa.service.ports import Clock, Store, UnitOfWork
 
@@ -48,6 +54,22 @@ class IdempotencyPolicy:
 
     ttl: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(seconds=60)
+
+
+FRESH_CLAIM = timedelta(seconds=2)  # a claim this young is most likely still running
+
+
+def retry_after(existing: IdempotencyRecord, now: datetime, policy: IdempotencyPolicy) -> int:
+    """Whole seconds a client should wait before retrying a key that is in flight.
+
+    A claim younger than ``FRESH_CLAIM`` is probably a request still being answered: 1 s.
+    An older one may belong to a process that died; it can be taken over when its lease runs
+    out, so the answer is the time left on the lease (at least 1 s).
+    """
+    claimed_at = existing.lease_until - policy.lease
+    if now - claimed_at < FRESH_CLAIM:
+        return 1
+    return max(1, math.ceil((existing.lease_until - now).total_seconds()))
 
 
 def fingerprint(method: str, body: bytes) -> str:
@@ -94,7 +116,7 @@ async def run_idempotent(
         if existing.state is IdempotencyState.DONE and existing.response_body is not None:
             return Reply(existing.response_status or 200, existing.response_body)
         msg = "a request with this idempotency key is already in progress"
-        raise IdempotencyKeyAlreadyExists(msg)
+        raise IdempotencyKeyInFlight(msg, retry_after(existing, now, policy))
     claim = IdempotencyClaim(project_id=project_id, key=key, owner=owner)
     try:
         return await run(claim)

@@ -5,7 +5,7 @@ Absent fields are omitted, never sent as null (real clients break on a null obje
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 import orjson
@@ -13,6 +13,8 @@ import orjson
 from kassa.domain.session import ApiVersion, Instrument, PaymentSession
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
     from kassa.domain.payment import AcquiringPayment
@@ -178,8 +180,3 @@ def webhook_body(event_type: str, session: PaymentSession) -> bytes:
     return orjson.dumps(
         {"type": event_type, "session": session_object(session, session.api_version)},
     )
-
-
-def now_utc() -> datetime:
-    """The current aware UTC time (for adapters that need a default clock)."""
-    return datetime.now(UTC)

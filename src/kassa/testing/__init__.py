@@ -11,6 +11,7 @@ When a port gains a method, add it here too (and to the contract tests).
 
 from __future__ import annotations
 
+from kassa.adapters.keys import RsaVerifier
 from kassa.service.deps import Deps
 from kassa.service.idempotency import IdempotencyPolicy
 from kassa.testing.fakes import (
@@ -62,6 +63,7 @@ def fake_deps(
         clock=clock,
         vault=vault or FakeVault(),
         signer=signer or FakeSigner(),
+        verifier=RsaVerifier(),
         idempotency=idempotency or IdempotencyPolicy(),
         processor=processor or FakeProcessor(clock),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from kassa.service.delivery_ports import (
+from kassa.service.ports.delivery import (
     Delivery,
     DeliveryStatus,
     DeliveryView,
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from kassa.service.delivery_ports import AttemptRecord, DeliveryOutcome
+    from kassa.service.ports.delivery import AttemptRecord, DeliveryOutcome
 
 
 from kassa.testing.memory_store import InMemoryStore, MemoryState, OutboxRecord

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kassa.adapters.db import rows
 from kassa.adapters.db.driver import Driver, Row, Stmt
-from kassa.service.delivery_ports import (
+from kassa.service.ports.delivery import (
     AttemptRecord,
     Delivery,
     DeliveryOutcome,

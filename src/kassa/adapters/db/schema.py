@@ -167,3 +167,30 @@ recurrent_tokens = sa.Table(
     sa.Column("disabled_at", sa.BigInteger),
     sa.Index("ix_recurrent_tokens_project", "project_id"),
 )
+
+# One row per (project, internal account, currency): the balance its postings sum to, changed
+# in the same transaction as the postings, a debit only ``WHERE amount >= debit``. Shared
+# balances (the payout wallet) stay consistent under any number of concurrent sessions.
+balances = sa.Table(
+    "balances",
+    metadata,
+    sa.Column("project_id", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("currency", sa.Text, primary_key=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+)
+
+# The sandbox processor's own record of what it did, keyed by the operation-scoped key kassa
+# sends: the same key returns the stored answer and never acts twice (as a real acquirer).
+processor_calls = sa.Table(
+    "processor_calls",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # authorize, capture, release, refund, payout
+    sa.Column("operation_id", sa.Text, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),  # JSON: outcome, code, references
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_processor_calls_operation", "operation_id"),
+)

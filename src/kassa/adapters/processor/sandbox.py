@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kassa.adapters.processor.rules import decide, needs_challenge, references
 from kassa.domain.refund import TransactionInfo
-from kassa.domain.sandbox import Outcome, decide, needs_challenge, references
-from kassa.service.ports import Authorization
+from kassa.service.ports import Authorization, Outcome
 
 if TYPE_CHECKING:
     from kassa.domain.money import Money
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class SandboxProcessor:
-    """``service.ports.Processor`` following ``kassa.domain.sandbox``."""
+    """``service.ports.Processor`` following ``kassa.adapters.processor.rules``."""
 
     def __init__(self, clock: Clock) -> None:
         """Decide expiry against ``clock``."""

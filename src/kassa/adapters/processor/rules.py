@@ -1,4 +1,4 @@
-"""The sandbox acquirer's deterministic rules: the test-card table and the expiry check.
+"""The sandbox processor's deterministic rules: the test-card table and the expiry check.
 
 =========================================  ===============================================
 card number                                payment
@@ -16,11 +16,10 @@ any other Luhn-valid number                succeeds (a past expiry fails ``bank_
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.recurrent import Initiator
+from kassa.service.ports.processor import Decision, Outcome
 
 if TYPE_CHECKING:
     from datetime import date
@@ -33,23 +32,6 @@ DECLINES: Final[dict[str, tuple[str, str]]] = {
     "4000000000000119": ("provider_internal_error", "downstream provider error"),
 }
 _CENTURY = 2000
-
-
-class Outcome(StrEnum):
-    """What the acquirer answers to an authorisation."""
-
-    APPROVED = "approved"
-    CHALLENGE = "challenge"  # the customer must pass 3DS first
-    DECLINED = "declined"
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """An authorisation answer; ``code``/``description`` are set when declined."""
-
-    outcome: Outcome
-    code: str | None = None
-    description: str | None = None
 
 
 def expired(month: str | None, year: str | None, today: date) -> bool:

@@ -1,12 +1,8 @@
-"""Ports: what the use cases need from the outside world, as Protocols.
-
-Every port has an in-memory or fixed fake in ``kassa.testing``; the real adapters live in
-``kassa.adapters`` and are chosen by ``kassa.bootstrap``.
-"""
+"""Ports of the database: the store, its units of work, the outbox and idempotency records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,95 +11,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from kassa.domain.ledger import LedgerEntry, LedgerTransaction
-    from kassa.domain.money import Money
     from kassa.domain.project import Project
     from kassa.domain.recurrent import RecurrentToken
-    from kassa.domain.refund import TransactionInfo
-    from kassa.domain.sandbox import Decision
-    from kassa.domain.session import CardRef, PaymentSession
-
-
-class Clock(Protocol):
-    """Source of the current time (UTC, aware)."""
-
-    def now(self) -> datetime:
-        """Return the current time."""
-        ...
-
-
-class Signer(Protocol):
-    """Signs outgoing bytes with kassa's server key."""
-
-    def sign(self, body: bytes) -> str:
-        """Return the base64 RSA-SHA256 signature of ``body``."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class VaultEntry:
-    """An encrypted card number stored under its keyed hash, scoped to one project."""
-
-    project_id: str
-    card: CardRef
-    ciphertext: bytes
-    created_at: datetime
-
-
-class Vault(Protocol):
-    """Encrypts card numbers and derives their keyed ``number_hash``."""
-
-    def number_hash(self, project_id: str, pan: str) -> str:
-        """Return the keyed hash of a card number (hex)."""
-        ...
-
-    def encrypt(self, pan: str) -> bytes:
-        """Return the encrypted card number."""
-        ...
-
-    def decrypt(self, ciphertext: bytes) -> str:
-        """Return the card number from its ciphertext."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationRequest:
-    """A card authorisation as the processor sees it; the number lives only in this request."""
-
-    operation_id: str
-    pan: str = field(repr=False)
-    expiration_month: str | None
-    expiration_year: str | None
-    amount: Money
-    initiator: str | None = None  # recurrent charges: merchant (MIT) or client (CIT)
-    three_ds_passed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Authorization:
-    """The processor's answer: the decision and, when approved, its references."""
-
-    decision: Decision
-    transaction_info: TransactionInfo | None = None
-
-
-class Processor(Protocol):
-    """An acquirer: authorises card payments, captures, releases and refunds them."""
-
-    async def authorize(self, request: AuthorizationRequest) -> Authorization:
-        """Authorise (hold) ``request.amount`` on the card, or ask for 3DS, or decline."""
-        ...
-
-    async def capture(self, operation_id: str, amount: Money) -> None:
-        """Capture ``amount`` of an authorised payment."""
-        ...
-
-    async def release(self, operation_id: str, amount: Money) -> None:
-        """Release ``amount`` of a hold."""
-        ...
-
-    async def refund(self, operation_id: str, amount: Money) -> TransactionInfo:
-        """Return ``amount`` of a captured payment to the card."""
-        ...
+    from kassa.domain.session import PaymentSession
+    from kassa.service.ports.basics import VaultEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +139,10 @@ class Store(Protocol):
 
     async def set_webhook_url(self, project_id: str, url: str | None) -> bool:
         """Set the project's webhook URL; False if there is no such project."""
+        ...
+
+    async def set_project_settings(self, project: Project) -> None:
+        """Store ``project.settings`` for an existing project."""
         ...
 
     async def add_public_key(self, project_id: str, pem: str, now: datetime) -> None:

@@ -1,0 +1,46 @@
+"""Ports: what the use cases need from the outside world, as Protocols, in one package.
+
+Every port has an in-memory or fixed fake in ``kassa.testing``; the real adapters live in
+``kassa.adapters`` and are chosen by ``kassa.bootstrap``.
+
+- ``basics``: Clock, Signer, Verifier, Vault (+ VaultEntry);
+- ``store``: Store, UnitOfWork, OutboxMessage, idempotency records;
+- ``processor``: Processor and its request/answer types;
+- ``delivery``: the outbox as a delivery queue (DeliveryStore) and the WebhookSender.
+"""
+
+from kassa.service.ports.basics import Clock, Signer, Vault, VaultEntry, Verifier
+from kassa.service.ports.processor import (
+    Authorization,
+    AuthorizationRequest,
+    Decision,
+    Outcome,
+    Processor,
+)
+from kassa.service.ports.store import (
+    IdempotencyClaim,
+    IdempotencyRecord,
+    IdempotencyState,
+    OutboxMessage,
+    Store,
+    UnitOfWork,
+)
+
+__all__ = [
+    "Authorization",
+    "AuthorizationRequest",
+    "Clock",
+    "Decision",
+    "IdempotencyClaim",
+    "IdempotencyRecord",
+    "IdempotencyState",
+    "OutboxMessage",
+    "Outcome",
+    "Processor",
+    "Signer",
+    "Store",
+    "UnitOfWork",
+    "Vault",
+    "VaultEntry",
+    "Verifier",
+]
