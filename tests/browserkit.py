@@ -8,10 +8,11 @@ folder, e.g. ``docs/widgets`` when refreshing the pictures in the docs).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.sync_api import Browser, Page, Playwright
 
 CHROMIUM = os.environ.get("KASSA_CHROMIUM", "/usr/bin/chromium")

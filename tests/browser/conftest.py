@@ -25,7 +25,7 @@ def browser() -> Iterator[Browser]:
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is missing in CI: `make system` installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed; run `make system`")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only browser tests
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         opened = launch(playwright)
