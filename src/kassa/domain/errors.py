@@ -63,7 +63,7 @@ class IdempotencyKeyAlreadyExists(KassaError):
 class IdempotencyKeyInFlight(IdempotencyKeyAlreadyExists):
     """The same request is still running (or its process died): retry with the same key."""
 
-    def __init__(self, description: str, retry_after: int) -> None:
+    def __init__(self, description: str = "", retry_after: int = 1) -> None:
         super().__init__(description)
         self.retry_after = retry_after
 
