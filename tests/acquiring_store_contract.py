@@ -12,16 +12,18 @@ from typing import Any
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.ledger import EntryKind, LedgerTransaction, moves
 from kassa.domain.money import Money
+from kassa.domain.operation import Awaiting, CallKind, PendingCall
 from kassa.domain.payment import (
     AcquiringPayment,
-    Awaiting,
     PaymentError,
     PaymentStatus,
     RecurrentInfo,
 )
 from kassa.domain.recurrent import RecurrentToken
 from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
-from kassa.domain.session import Instrument
+from kassa.domain.instrument import BankCard, RecurrentCharge
+from kassa.domain.recurrent import Initiator
+from kassa.domain.session import ApiVersion, ReplyTo
 from kassa.domain.split import SplitRule
 from store_contract import T0, card, project, session
 
@@ -34,7 +36,7 @@ def full_payment() -> AcquiringPayment:
         created_at=T0,
         updated_at=T0,
         amount=Money(10000, "usd"),
-        instrument=Instrument(type="card", card=card()),
+        instrument=BankCard(card()),
         customer={"reference": "u"},
         payment_options={"return_url": "https://x.example", "recurrent": True},
         metadata=[1, "two"],
@@ -45,6 +47,13 @@ def full_payment() -> AcquiringPayment:
             SplitRule("c", remains=True),
         ),
     ).wait_for(Awaiting.CUSTOMER, T0 + timedelta(hours=1), T0, {"type": "redirect"})
+    running = Refund(
+        new_id(IdPrefix.REFUND),
+        RefundStatus.IN_PROGRESS,
+        Money(2, "usd"),
+        T0,
+        call=PendingCall(CallKind.REFUND, "rf_x:refund", 2, T0 + timedelta(seconds=30)),
+    )
     refund = Refund(
         new_id(IdPrefix.REFUND),
         RefundStatus.ACCEPTED,
@@ -61,8 +70,24 @@ def full_payment() -> AcquiringPayment:
         error=PaymentError("x", "y"),
         held=10000,
         captured=7,
-        refunds=(refund,),
+        refunds=(refund, running),
         recurrent=RecurrentInfo("tok", T0),
+        closing=PaymentError("cancelled", "by the test"),
+        authorizations=2,
+    )
+
+
+def calling_payment() -> AcquiringPayment:
+    """A recurrent payment in progress, waiting on its capture call."""
+    return AcquiringPayment(
+        id=new_id(IdPrefix.PAYMENT),
+        status=PaymentStatus.IN_PROGRESS,
+        created_at=T0,
+        updated_at=T0,
+        amount=Money(700, "eur"),
+        instrument=RecurrentCharge("r" * 64, Initiator.CLIENT, card()),
+        call=PendingCall(CallKind.CAPTURE, "pm_x:capture", 700, T0 + timedelta(seconds=30)),
+        held=700,
     )
 
 
@@ -74,7 +99,12 @@ class AcquiringStoreContract:
         owner = project()
         await store.add_project(owner)
         payment = full_payment()
-        stored = replace(session(owner.id), payments=(payment,), deadline_at=payment.deadline_at)
+        stored = replace(
+            session(owner.id),
+            payments=(calling_payment(), payment),
+            deadline_at=payment.deadline_at,
+            replies=(ReplyTo("key-1", "owner-1", ApiVersion.V1),),
+        )
         async with store.unit_of_work() as uow:
             uow.add_session(stored)
             await uow.commit()

@@ -19,10 +19,9 @@ from kassa.domain.errors import ConcurrentUpdate
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.money import Money
 from kassa.domain.project import Project, ProjectSettings
+from kassa.domain.instrument import BankCard, CardRef, UnprocessedDestination
 from kassa.domain.session import (
     ApiVersion,
-    CardRef,
-    Instrument,
     PaymentSession,
     SessionDraft,
     SessionStatus,
@@ -75,8 +74,10 @@ def session(project_id: str, **changes: Any) -> PaymentSession:
     """A created session holding every kind of draft data."""
     draft = SessionDraft(
         amount=Money(10000, "usd"),
-        payment_details=Instrument(type="card", card=card()),
-        payout_details=Instrument(type="wallet", data={"wallet": {"type": "qiwi", "account": "7"}}),
+        payment_details=BankCard(card()),
+        payout_details=UnprocessedDestination(
+            "wallet", {"wallet": {"type": "qiwi", "account": "7"}}
+        ),
         customer={"reference": "user-1", "contacts": [{"email": "a@b.c"}]},
         participant_details={"sender": {"full_name": "Хелен Адамс"}},
         payment_options={"return_url": "https://shop.example/back", "recurrent": False},

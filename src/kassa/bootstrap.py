@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from kassa.adapters.clock import SystemClock
 from kassa.adapters.db.migrate import head_revision
 from kassa.adapters.db.postgres import PostgresDriver
+from kassa.adapters.db.processor_sql import SqlJournal
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.db.store import SqlStore
 from kassa.adapters.keys import RsaVerifier, ServerKey
@@ -62,6 +63,7 @@ def acquiring_policy(settings: Settings) -> AcquiringPolicy:
         confirm_timeout=timedelta(seconds=settings.confirm_timeout_seconds),
         action_timeout=timedelta(seconds=settings.action_timeout_seconds),
         hold_timeout=timedelta(seconds=settings.hold_timeout_seconds),
+        recovery_after=timedelta(seconds=settings.recovery_after_seconds),
         base_url=settings.base_url.rstrip("/"),
     )
 
@@ -95,7 +97,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             lease=timedelta(seconds=settings.idempotency_lease_seconds),
         ),
-        processor=SandboxProcessor(clock),
+        processor=SandboxProcessor(clock, SqlJournal(store.driver)),
         acquiring=acquiring_policy(settings),
     )
     return Container(deps=deps, store=store, server_key=server_key)

@@ -49,6 +49,7 @@ class Settings:
     confirm_timeout_seconds: float = 240 * 60.0
     action_timeout_seconds: float = 60 * 60.0
     hold_timeout_seconds: float = 5 * 24 * 3600.0
+    recovery_after_seconds: float = 30.0  # a processor call not recorded this long is re-asked
     public_url: str = ""  # base for links such as the 3DS page; default http://host:port
 
     @property

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from kassa.domain.errors import InvalidSessionStatus
 from kassa.domain.money import Money
+from kassa.domain.instrument import BankCard, CardRef
+from kassa.domain.operation import Awaiting, CallKind, PendingCall
 from kassa.domain.payment import (
     NEXT,
     AcquiringPayment,
-    Awaiting,
     PaymentError,
     PaymentStatus,
 )
@@ -22,15 +23,26 @@ from kassa.domain.refund import NEXT as REFUND_NEXT
 from kassa.domain.refund import Refund, RefundStatus
 from kassa.domain.session import (
     ApiVersion,
-    CardRef,
-    Instrument,
     PaymentSession,
     SessionDraft,
     SessionStatus,
 )
 
 NOW = datetime(2024, 5, 27, tzinfo=UTC)
-CARD = Instrument("card", card=CardRef("h", "visa", "4242", "424242", "12", "30"))
+CARD = BankCard(CardRef("h", "visa", "4242", "424242", "12", "30"))
+CALL = PendingCall(CallKind.AUTHORIZE, "pm_1:authorize", 10000, NOW)
+IP, PENDING = PaymentStatus.IN_PROGRESS, PaymentStatus.PENDING
+OK, FAILED = PaymentStatus.SUCCEEDED, PaymentStatus.FAILED
+
+# The table as the protocol describes it, written out (not derived from NEXT).
+ALLOWED = {
+    (IP, IP),  # a next processor call (authorised, auto-confirm: capture)
+    (IP, PENDING),
+    (IP, OK),
+    (IP, FAILED),
+    (PENDING, IP),
+    (PENDING, FAILED),
+}
 
 
 def payment(status: PaymentStatus = PaymentStatus.IN_PROGRESS) -> AcquiringPayment:
@@ -42,6 +54,8 @@ def payment(status: PaymentStatus = PaymentStatus.IN_PROGRESS) -> AcquiringPayme
         updated_at=NOW,
         amount=Money(10000, "usd"),
         instrument=CARD,
+        call=CALL if status is IP else None,
+        awaiting=Awaiting.CONFIRM if status is PENDING else None,
     )
 
 
@@ -58,16 +72,39 @@ def session() -> PaymentSession:
     )
 
 
+def _wait(new: PaymentStatus) -> dict[str, object]:
+    if new is IP:
+        return {"call": CALL}
+    return {"awaiting": Awaiting.CONFIRM} if new is PENDING else {}
+
+
+def test_the_table_is_the_protocols():
+    """NEXT is exactly the explicit table above."""
+    assert {(a, b) for a, targets in NEXT.items() for b in targets} == ALLOWED
+
+
 @given(st.sampled_from(PaymentStatus), st.sampled_from(PaymentStatus))
 def test_only_table_moves_are_allowed(old: PaymentStatus, new: PaymentStatus) -> None:
-    """transition_to accepts exactly the moves in NEXT and names both states otherwise."""
-    if new in NEXT[old]:
-        assert payment(old).transition_to(new, NOW).status is new
+    """transition_to accepts exactly the moves in the table and names both states otherwise."""
+    if (old, new) in ALLOWED:
+        assert payment(old).transition_to(new, NOW, **_wait(new)).status is new  # type: ignore[arg-type]
     else:
         with pytest.raises(InvalidSessionStatus) as caught:
-            payment(old).transition_to(new, NOW)
+            payment(old).transition_to(new, NOW, **_wait(new))  # type: ignore[arg-type]
         assert old.value in caught.value.description
         assert new.value in caught.value.description
+
+
+def test_a_live_payment_must_say_what_it_waits_for():
+    """Pending waits on a merchant or customer, in_progress on a processor call; nothing else."""
+    with pytest.raises(InvalidSessionStatus, match="pending, and only pending"):
+        payment(IP).transition_to(PENDING, NOW)
+    with pytest.raises(InvalidSessionStatus, match="in_progress, and only in_progress"):
+        payment(PENDING).transition_to(IP, NOW)
+    with pytest.raises(InvalidSessionStatus, match="in_progress, and only in_progress"):
+        payment(IP).transition_to(OK, NOW, call=CALL)
+    with pytest.raises(InvalidSessionStatus, match="pending, and only pending"):
+        payment(IP).transition_to(FAILED, NOW, awaiting=Awaiting.CONFIRM)
 
 
 def test_terminal_payment_statuses_have_no_exit() -> None:
@@ -96,7 +133,10 @@ def test_session_follows_its_payment() -> None:
     pending = start.with_payment(waiting, NOW)
     assert pending.next_action == "confirm"
     assert pending.deadline_at == deadline
-    done = pending.with_payment(waiting.resume(NOW).succeed(10000, NOW), NOW)
+    capturing = waiting.calling(CallKind.CAPTURE, 10000, NOW, NOW)
+    assert capturing.call is not None
+    assert capturing.call.key == "pm_1:capture"
+    done = pending.with_payment(capturing.succeed(10000, NOW), NOW)
     assert done.status is SessionStatus.ACCEPTED
     assert done.next_action is None
     assert done.deadline_at is None

@@ -13,7 +13,13 @@ from kassa.domain.errors import (
     IdempotencyKeyInFlight,
     InvalidRequest,
 )
-from kassa.service.idempotency import IdempotencyPolicy, Reply, fingerprint, run_idempotent
+from kassa.service.idempotency import (
+    IdempotencyPolicy,
+    Reply,
+    current_claim,
+    fingerprint,
+    run_idempotent,
+)
 from kassa.testing import FrozenClock, InMemoryStore
 
 if TYPE_CHECKING:
@@ -34,8 +40,9 @@ class Handler:
         self.runs = 0
         self.claims: list[IdempotencyClaim | None] = []
 
-    async def __call__(self, claim: IdempotencyClaim | None) -> Reply:
-        """Run once: complete the claim in the unit of work, like a real use case."""
+    async def __call__(self) -> Reply:
+        """Run once: complete the current claim in the unit of work, like a real use case."""
+        claim = current_claim()
         self.runs += 1
         self.claims.append(claim)
         async with self.store.unit_of_work() as uow:
@@ -109,10 +116,10 @@ async def test_same_key_while_running_is_refused(store, clock):
     started, release = asyncio.Event(), asyncio.Event()
     handler = Handler(store)
 
-    async def slow(claim):
+    async def slow():
         started.set()
         await release.wait()
-        return await handler(claim)
+        return await handler()
 
     first = asyncio.create_task(call(store, clock, slow))
     await started.wait()
@@ -134,7 +141,7 @@ async def test_same_key_while_running_is_refused(store, clock):
 async def test_failure_releases_the_key(store, clock):
     """A failed request is not replayed: the key is free and the retry runs."""
 
-    async def failing(claim):
+    async def failing():
         raise InvalidRequest("amount_details.amount: must be greater than 0")
 
     with pytest.raises(InvalidRequest):
@@ -149,7 +156,7 @@ async def test_abandoned_key_is_taken_over_after_the_lease(store, clock):
     """A key whose request died (never completed or released) is reusable once the lease ends."""
     started = asyncio.Event()
 
-    async def dies(claim):
+    async def dies():
         started.set()
         await asyncio.Event().wait()
 
@@ -197,9 +204,9 @@ async def test_fifty_simultaneous_calls_run_once(store, clock):
     """Under concurrency one call runs; the others replay it or see it running."""
     handler = Handler(store)
 
-    async def slowish(claim):
+    async def slowish():
         await asyncio.sleep(0)
-        return await handler(claim)
+        return await handler()
 
     results = await asyncio.gather(
         *(call(store, clock, slowish) for _ in range(50)), return_exceptions=True

@@ -18,7 +18,7 @@ from kassa.service import payments, refunds
 from kassa.service.commands import (
     BankCardInput,
     DraftInput,
-    InstrumentInput,
+    CardInput,
     RefundPayment,
     SessionAction,
     StartPayment,
@@ -49,9 +49,7 @@ def start(project: Project, number: str = "4242424242424242") -> StartPayment:
         ApiVersion.V1,
         DraftInput(
             amount=Money(10000, "usd"),
-            payment_details=InstrumentInput(
-                "card", bank_card=BankCardInput(number, "12", "30", "123")
-            ),
+            payment_details=CardInput(bank_card=BankCardInput(number, "12", "30", "123")),
             customer={"reference": "lucky"},
         ),
     )
@@ -72,9 +70,9 @@ async def setup(
 async def test_init_then_confirm_posts_authorise_and_capture() -> None:
     """The fake processor sees authorise then capture; the ledger is sound."""
     deps, project, store, processor, _ = await setup()
-    reply = await payments.start_payment(deps, project, start(project), None)
+    reply = await payments.start_payment(deps, project, start(project))
     sid = orjson.loads(reply.body)["session"]["id"]
-    await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid), None)
+    await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
     assert [c[0] for c in processor.calls] == ["authorize", "capture"]
     report = await check_ledger(store)
     assert report.ok
@@ -88,11 +86,11 @@ async def test_init_then_confirm_posts_authorise_and_capture() -> None:
 async def test_rejected_operation_changes_nothing() -> None:
     """A confirm on a declined payment raises and writes nothing."""
     deps, project, store, _, _ = await setup()
-    reply = await payments.start_payment(deps, project, start(project, "4000000000000002"), None)
+    reply = await payments.start_payment(deps, project, start(project, "4000000000000002"))
     sid = orjson.loads(reply.body)["session"]["id"]
     before = (store.commits, await store.get_session(project.id, sid))
     with pytest.raises(InvalidSessionStatus):
-        await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid), None)
+        await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
     assert (store.commits, await store.get_session(project.id, sid)) == before
 
 
@@ -100,7 +98,7 @@ async def test_sweeper_uses_the_deadline_from_the_policy() -> None:
     """The confirm timeout fires exactly at its deadline, not a microsecond before."""
     deps, project, store, _, clock = await setup()
     deps = replace(deps, acquiring=replace(deps.acquiring, confirm_timeout=timedelta(seconds=5)))
-    reply = await payments.start_payment(deps, project, start(project), None)
+    reply = await payments.start_payment(deps, project, start(project))
     sid = orjson.loads(reply.body)["session"]["id"]
     now = clock.now()
     assert await sweep_timeouts(deps, now + timedelta(seconds=5) - timedelta(microseconds=1)) == 0
@@ -115,8 +113,8 @@ async def test_sweeper_uses_the_deadline_from_the_policy() -> None:
 async def test_refund_above_captured_amount_is_rejected() -> None:
     """A refund larger than what was captured is refund_amount_exceeded."""
     deps, project, _, _, _ = await setup(auto_confirm=True)
-    reply = await payments.start_payment(deps, project, start(project), None)
+    reply = await payments.start_payment(deps, project, start(project))
     sid = orjson.loads(reply.body)["session"]["id"]
     cmd = RefundPayment(project.id, ApiVersion.V1, sid, Money(10001, "usd"))
     with pytest.raises(RefundAmountExceeded):
-        await refunds.refund_payment(deps, project, cmd, None)
+        await refunds.refund_payment(deps, project, cmd)

@@ -6,13 +6,26 @@ from typing import TYPE_CHECKING, Any
 
 from kassa.api.schemas.common import (
     AmountDetails,
+    Card,
     CardDetails,
+    PayoutCard,
     PayoutCardMethod,
+    RecurrentDetails,
     WireModel,
 )
 from kassa.api.schemas.session import PASSTHROUGH
+from kassa.domain.errors import InvalidRequest
 from kassa.domain.money import Money
-from kassa.service.commands import BankCardInput, DraftInput, InstrumentInput
+from kassa.domain.recurrent import Initiator
+from kassa.service.commands import (
+    BankCardInput,
+    CardInput,
+    DestinationInput,
+    DraftInput,
+    MethodInput,
+    PaymentInput,
+    RecurrentInput,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -33,32 +46,49 @@ def money(model: AmountDetails | None) -> Money | None:
     return None if model is None else Money(model.amount, model.currency)
 
 
-def instrument(model: WireModel | None) -> InstrumentInput | None:
-    """A payment instrument or payout destination as a command field."""
+def _card(card: Card | PayoutCard) -> CardInput:
+    if card.bank_card is not None:
+        bc = card.bank_card
+        return CardInput(
+            bank_card=BankCardInput(
+                number=bc.number,
+                expiration_month=bc.expiration_month,
+                expiration_year=bc.expiration_year,
+                security_code=bc.security_code,
+                cardholder_name=bc.cardholder_name,
+            ),
+        )
+    if card.encrypted_card is not None:
+        return CardInput(number_hash=card.encrypted_card.number_hash)
+    msg = f"{card.type}: not processed by this kassa"  # tokenized_card
+    raise InvalidRequest(f"payment_details.card.{msg}")
+
+
+def _method(model: WireModel) -> MethodInput:
+    data = _dump(model) or {}
+    return MethodInput(type=str(data.pop("type")), data=data)
+
+
+def payment_instrument(model: WireModel | None) -> PaymentInput | None:
+    """A payment's ``payment_details`` as a typed command field (built once, here)."""
     if model is None:
         return None
-    if isinstance(model, CardDetails | PayoutCardMethod):
-        card = model.card
-        if card.bank_card is not None:
-            bc = card.bank_card
-            return InstrumentInput(
-                type="card",
-                bank_card=BankCardInput(
-                    number=bc.number,
-                    expiration_month=bc.expiration_month,
-                    expiration_year=bc.expiration_year,
-                    security_code=bc.security_code,
-                    cardholder_name=bc.cardholder_name,
-                ),
-            )
-        if card.encrypted_card is not None:
-            return InstrumentInput(type="card", number_hash=card.encrypted_card.number_hash)
-    data = _dump(model) or {}
-    kind = str(data.pop("type"))
-    recurrent = data.get("recurrent")
-    if isinstance(recurrent, dict):  # a CVC is never stored, not even a recurrent one
-        recurrent.pop("security_code", None)
-    return InstrumentInput(type=kind, data=data)
+    if isinstance(model, CardDetails):
+        if model.card.tokenized_card is not None:
+            return _method(model)  # stored and echoed; the sandbox does not process it
+        return _card(model.card)
+    if isinstance(model, RecurrentDetails):  # a CVC is never stored, not even a recurrent one
+        return RecurrentInput(model.recurrent.token, Initiator(model.recurrent.initiator))
+    return _method(model)
+
+
+def payout_destination(model: WireModel | None) -> DestinationInput | None:
+    """A payout's ``payment_method`` / ``payout_details`` as a typed command field."""
+    if model is None:
+        return None
+    if isinstance(model, PayoutCardMethod):
+        return _card(model.card)
+    return _method(model)
 
 
 def draft(model: _SessionData, payout: WireModel | None) -> DraftInput:
@@ -68,8 +98,8 @@ def draft(model: _SessionData, payout: WireModel | None) -> DraftInput:
     }
     return DraftInput(
         amount=money(model.amount_details),
-        payment_details=instrument(model.payment_details),
-        payout_details=instrument(payout),
+        payment_details=payment_instrument(model.payment_details),
+        payout_details=payout_destination(payout),
         customer=_dump(model.customer),
         participant_details=_dump(model.participant_details),
         payment_options=_dump(model.payment_options),

@@ -15,7 +15,6 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at r
 from kassa.api.auth import Caller, ProjectCache, authenticate, parse
 from kassa.api.schemas.common import ErrorResponse
 from kassa.service.idempotency import fingerprint, run_idempotent
-from kassa.service.retry import retry_on_conflict
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from kassa.config import Settings
     from kassa.service.deps import Deps
     from kassa.service.idempotency import Reply
-    from kassa.service.ports import IdempotencyClaim
 
 M = TypeVar("M", bound="BaseModel")
 
@@ -78,10 +76,8 @@ class Call:
     version: str
 
 
-async def idempotent(
-    call: Call, run: Callable[[IdempotencyClaim | None], Awaitable[Reply]]
-) -> Reply:
-    """Run a mutating use case under the caller's idempotency key, retrying version conflicts."""
+async def idempotent(call: Call, run: Callable[[], Awaitable[Reply]]) -> Reply:
+    """Run a mutating use case under the caller's idempotency key (the claim rides along)."""
     deps = call.deps
     return await run_idempotent(
         deps.store,
@@ -90,7 +86,7 @@ async def idempotent(
         project_id=call.caller.project.id,
         key=call.caller.idempotency_key,
         request_fingerprint=fingerprint(call.path, call.caller.body),
-        run=lambda claim: retry_on_conflict(lambda: run(claim)),
+        run=run,
     )
 
 

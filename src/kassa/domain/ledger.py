@@ -15,7 +15,7 @@ from datetime import datetime  # noqa: TC003 - dataclass field type
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from kassa.domain.errors import UnbalancedTransaction
+from kassa.domain.errors import InsufficientFunds, InternalError, KassaError, UnbalancedTransaction
 from kassa.domain.split import MERCHANT
 
 if TYPE_CHECKING:
@@ -48,6 +48,18 @@ SPLIT_PREFIX = "split:"
 EXTERNAL = frozenset({Account.PAYER_FUNDS.value, Account.EXTERNAL_PAYEES.value})
 CAPTURED_KINDS = frozenset({EntryKind.CAPTURE.value})
 RETURN_KINDS = frozenset({EntryKind.REFUND.value, EntryKind.CHARGEBACK.value})
+
+
+def overdrawn(account: str, currency: str) -> KassaError:
+    """The error when a debit would take an internal account below zero.
+
+    For the payout wallet it is the merchant's ``insufficient_funds``; anywhere else a bug.
+    """
+    if account == Account.PAYOUT_WALLET.value:
+        return InsufficientFunds(
+            f"amount_details.amount: the {currency} payout wallet does not cover it"
+        )
+    return InternalError(f"ledger: account {account} ({currency}) would go negative")
 
 
 def part_account(part: str) -> str:
@@ -95,6 +107,16 @@ def moves(pairs: Iterable[tuple[str, str, int]], operation_id: str) -> tuple[Pos
         sums[source] -= amount
         sums[target] += amount
     return tuple(Posting(a, v, operation_id) for a, v in sums.items() if v != 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A stored balance row: what the postings of one internal account sum to."""
+
+    project_id: str
+    account: str
+    currency: str
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,4 +170,23 @@ def violations(entries: Iterable[LedgerEntry]) -> list[str]:
         for (s, c), v in returned.items()
         if v > captured[s, c]
     ]
+    return problems
+
+
+def balance_mismatches(entries: Iterable[LedgerEntry], balances: Iterable[Balance]) -> list[str]:
+    """Every balance row that differs from the sum of its postings (internal accounts only)."""
+    sums: dict[tuple[str, str, str], int] = defaultdict(int)
+    for e in entries:
+        if e.account not in EXTERNAL:
+            sums[e.project_id, e.account, e.currency] += e.amount
+    stored = {(b.project_id, b.account, b.currency): b.amount for b in balances}
+    problems = []
+    for key in sorted(set(sums) | set(stored)):
+        posted, kept = sums.get(key, 0), stored.get(key, 0)
+        if posted != kept:
+            project, account, currency = key
+            problems.append(
+                f"project {project} account {account} ({currency}): balance row {kept} "
+                f"but its postings sum to {posted}"
+            )
     return problems

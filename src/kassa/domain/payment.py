@@ -2,13 +2,16 @@
 
 Status (as on the wire) moves only through ``transition_to`` and the ``NEXT`` table::
 
-    in_progress ──authorised / 3DS needed──► pending ──confirm / capture / 3DS passed──► in_progress
+    in_progress ──authorised / 3DS needed──► pending ──confirm / capture / cancel / 3DS──►
+                                                               in_progress (a processor call)
     in_progress ──captured──► succeeded (terminal)
-    in_progress | pending ──declined / cancelled / timed out──► failed (terminal)
+    in_progress | pending ──declined / released / 3DS failed / timed out──► failed (terminal)
 
-While ``pending`` the payment says what it waits for (``awaiting``): the merchant's confirm,
-the merchant's capture, or the customer's action (3DS). Operations check ``awaiting`` first, so
-"confirm twice" or "capture a confirmed payment" are ``InvalidSessionStatus`` and change nothing.
+A live payment always says what it waits for (``wait``): while ``pending`` the merchant's
+confirm or capture or the customer's 3DS answer (``awaiting``); while ``in_progress`` the
+processor call it committed to (``call``: authorize, capture or release). Operations check the
+wait first, so "confirm twice" or "capture a confirmed payment" are ``InvalidSessionStatus``
+and change nothing. What each move implies (webhook, postings) is in ``domain/transitions.py``.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.errors import InvalidSessionStatus
+from kassa.domain.instrument import RecurrentCharge, card_of
+from kassa.domain.operation import Awaiting, CallKind, PendingCall, call_key
 from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from kassa.domain.instrument import CardRef, PaymentInstrument
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
-    from kassa.domain.session import Instrument
+    from kassa.domain.operation import Wait
     from kassa.domain.split import SplitRule
 
 
@@ -40,21 +46,18 @@ class PaymentStatus(StrEnum):
 
 
 NEXT: Final[Mapping[PaymentStatus, frozenset[PaymentStatus]]] = {
-    PaymentStatus.IN_PROGRESS: frozenset(
-        {PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED},
+    PaymentStatus.IN_PROGRESS: frozenset(  # in_progress → in_progress: a next processor call
+        {
+            PaymentStatus.IN_PROGRESS,
+            PaymentStatus.PENDING,
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.FAILED,
+        },
     ),
     PaymentStatus.PENDING: frozenset({PaymentStatus.IN_PROGRESS, PaymentStatus.FAILED}),
     PaymentStatus.SUCCEEDED: frozenset(),
     PaymentStatus.FAILED: frozenset(),
 }
-
-
-class Awaiting(StrEnum):
-    """What a pending payment waits for; the value is the session's ``next_action``."""
-
-    CONFIRM = "confirm"  # session/confirm or session/cancel (ready_to_confirm)
-    CAPTURE = "capture"  # session/capture or session/cancel (ready_to_capture)
-    CUSTOMER = "customer_action"  # the customer on the 3DS page (action_required)
 
 
 class FailureCode(StrEnum):
@@ -91,7 +94,7 @@ class AcquiringPayment:
     created_at: datetime
     updated_at: datetime
     amount: Money
-    instrument: Instrument
+    instrument: PaymentInstrument
     customer: JSONObject | None = None
     participant_details: JSONObject | None = None
     payment_options: JSONObject | None = None
@@ -110,11 +113,30 @@ class AcquiringPayment:
     recurrent: RecurrentInfo | None = None
     splits: tuple[SplitRule, ...] = ()
     three_ds_passed: bool = False
+    call: PendingCall | None = None  # the processor call an in_progress payment waits on
+    authorizations: int = 0  # authorize calls made so far (a new key after 3DS)
+    closing: PaymentError | None = None  # why it fails once the pending release is answered
 
-    def transition_to(self, new: PaymentStatus, now: datetime) -> AcquiringPayment:
-        """The payment in ``new`` status; the only writer of ``status``."""
+    def transition_to(
+        self,
+        new: PaymentStatus,
+        now: datetime,
+        *,
+        awaiting: Awaiting | None = None,
+        call: PendingCall | None = None,
+    ) -> AcquiringPayment:
+        """The payment in ``new`` status, waiting on ``awaiting`` (pending) or ``call``.
+
+        The only writer of ``status``; a live payment must say what it waits for.
+        """
         if new not in NEXT[self.status]:
             msg = f"payment {self.id} cannot move from {self.status} to {new}"
+            raise InvalidSessionStatus(msg)
+        if (new is PaymentStatus.PENDING) != (awaiting is not None):
+            msg = f"payment {self.id}: pending, and only pending, waits on a merchant or customer"
+            raise InvalidSessionStatus(msg)
+        if (new is PaymentStatus.IN_PROGRESS) != (call is not None):
+            msg = f"payment {self.id}: in_progress, and only in_progress, waits on a processor call"
             raise InvalidSessionStatus(msg)
         finished = now if new in {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED} else None
         return replace(
@@ -122,10 +144,39 @@ class AcquiringPayment:
             status=new,
             updated_at=now,
             finished_at=finished,
-            awaiting=None,
+            awaiting=awaiting,
+            call=call,
             deadline_at=None,
             customer_interaction=None,
         )
+
+    @property
+    def wait(self) -> Wait | None:
+        """What a live payment waits for (``awaiting`` or its processor call), else None."""
+        if self.awaiting is not None:
+            return self.awaiting
+        return None if self.call is None else self.call.kind
+
+    @property
+    def card(self) -> CardRef | None:
+        """The card the payment is charged to (a recurrent charge: its token's card)."""
+        return card_of(self.instrument)
+
+    @property
+    def initiator(self) -> str | None:
+        """``merchant`` or ``client`` for a recurrent charge, else None."""
+        return self.instrument.initiator if isinstance(self.instrument, RecurrentCharge) else None
+
+    def calling(
+        self, kind: CallKind, amount: int, now: datetime, recover_at: datetime
+    ) -> AcquiringPayment:
+        """``in_progress`` waiting on a processor call of ``kind`` for ``amount`` minor units."""
+        attempts = self.authorizations + (kind is CallKind.AUTHORIZE)
+        key = call_key(self.id, kind, attempts if kind is CallKind.AUTHORIZE else 1)
+        moved = self.transition_to(
+            PaymentStatus.IN_PROGRESS, now, call=PendingCall(kind, key, amount, recover_at)
+        )
+        return replace(moved, authorizations=attempts)
 
     def require(self, awaiting: Awaiting, operation: str) -> None:
         """Raise ``InvalidSessionStatus`` unless the payment is pending on ``awaiting``."""
@@ -147,20 +198,19 @@ class AcquiringPayment:
         interaction: JSONObject | None = None,
     ) -> AcquiringPayment:
         """Pending on ``awaiting`` until ``deadline`` (from in_progress)."""
-        pending = self.transition_to(PaymentStatus.PENDING, now)
-        return replace(
-            pending,
-            awaiting=awaiting,
-            deadline_at=deadline,
-            customer_interaction=interaction,
-        )
+        pending = self.transition_to(PaymentStatus.PENDING, now, awaiting=awaiting)
+        return replace(pending, deadline_at=deadline, customer_interaction=interaction)
 
-    def resume(self, now: datetime) -> AcquiringPayment:
-        """Back to in_progress after the wait was answered (confirm, capture, 3DS)."""
-        return self.transition_to(PaymentStatus.IN_PROGRESS, now)
+    def releasing(self, why: PaymentError, now: datetime, recover_at: datetime) -> AcquiringPayment:
+        """Release the whole hold at the processor, then fail with ``why`` (cancel, timeout)."""
+        return replace(self.calling(CallKind.RELEASE, self.held, now, recover_at), closing=why)
+
+    def authorised(self, info: TransactionInfo | None) -> AcquiringPayment:
+        """The whole amount held by the processor (the caller then waits or captures)."""
+        return replace(self, held=self.amount.minor, transaction_info=info)
 
     def fail(self, error: PaymentError, now: datetime) -> AcquiringPayment:
-        """Failed with ``error``; any hold must be released by the caller's ledger entry."""
+        """Failed with ``error``; whatever was held is released (the postings say so)."""
         failed = self.transition_to(PaymentStatus.FAILED, now)
         return replace(failed, error=error, held=0)
 
@@ -207,7 +257,7 @@ class PaymentDraft:
     """Everything needed to start a payment, after create and start data were merged."""
 
     amount: Money
-    instrument: Instrument
+    instrument: PaymentInstrument
     customer: JSONObject
     participant_details: JSONObject | None = None
     payment_options: JSONObject | None = None

@@ -4,6 +4,9 @@
 
     in_progress ──done──► accepted (terminal)
     in_progress ──refused──► declined (terminal)
+
+An ``in_progress`` refund waits on its processor call (``call``); a chargeback is created
+``accepted`` (the scheme took the money back, nobody is asked).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.errors import InvalidSessionStatus, RefundAmountExceeded
+from kassa.domain.operation import PendingCall  # noqa: TC001 - dataclass field type
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -58,13 +62,14 @@ class Refund:
     metadata: JSON = None
     has_metadata: bool = False
     transaction_info: TransactionInfo | None = None  # the processor's references, once accepted
+    call: PendingCall | None = None  # the refund call an in_progress refund waits on
 
     def transition_to(self, new: RefundStatus, now: datetime) -> Refund:
-        """The refund in ``new`` status; the only writer of ``status``."""
+        """The refund in ``new`` (terminal) status; the only writer of ``status``."""
         if new not in NEXT[self.status]:
             msg = f"refund {self.id} cannot move from {self.status} to {new}"
             raise InvalidSessionStatus(msg)
-        return replace(self, status=new, finished_at=now)
+        return replace(self, status=new, finished_at=now, call=None)
 
 
 def check_refund_amount(

@@ -8,12 +8,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from kassa.domain.errors import InvalidSessionStatus
-from kassa.domain.payment import AcquiringPayment, Awaiting, PaymentStatus
+from kassa.domain.operation import Awaiting
+from kassa.domain.payment import AcquiringPayment, PaymentStatus
 from kassa.domain.refund import RefundStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from kassa.domain.instrument import PaymentInstrument, PayoutDestination
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
 
@@ -47,29 +49,16 @@ NEXT: Final[Mapping[SessionStatus, frozenset[SessionStatus]]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class CardRef:
-    """A card as kassa keeps it: vault hash and masked data, never the number or CVC."""
+class ReplyTo:
+    """The idempotency key of the request that started a change still waiting on a processor.
 
-    number_hash: str
-    brand: str
-    last4: str
-    bin: str
-    expiration_month: str | None = None
-    expiration_year: str | None = None
-    cardholder_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    """A payment instrument or payout destination, discriminated by ``type``.
-
-    ``card`` is set for card instruments (bank_card is vaulted before it gets here);
-    ``data`` holds the other kinds' validated wire object (recurrent, bank_account, wallet…).
+    Whoever records the last answer (that request, or the recovery sweeper after a crash)
+    stores the final reply under this key, rendered in ``api_version``'s names.
     """
 
-    type: str
-    card: CardRef | None = None
-    data: JSONObject = field(default_factory=dict)
+    key: str
+    owner: str
+    api_version: ApiVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +66,8 @@ class SessionDraft:
     """Operation data given at ``session/create``; ``start`` may add or override it."""
 
     amount: Money | None = None
-    payment_details: Instrument | None = None
-    payout_details: Instrument | None = None
+    payment_details: PaymentInstrument | None = None
+    payout_details: PayoutDestination | None = None
     customer: JSONObject | None = None
     participant_details: JSONObject | None = None
     payment_options: JSONObject | None = None
@@ -100,9 +89,10 @@ class PaymentSession:
     draft: SessionDraft
     finished_at: datetime | None = None
     next_action: str | None = None
-    deadline_at: datetime | None = None  # earliest pending timeout, for the sweeper
+    deadline_at: datetime | None = None  # earliest timeout or call recovery, for the sweeper
     version: int = 0
     payments: tuple[AcquiringPayment, ...] = ()
+    replies: tuple[ReplyTo, ...] = ()  # requests whose replies wait on a processor call
 
     def transition_to(self, new: SessionStatus, now: datetime) -> PaymentSession:
         """Return the session in ``new`` status; the only writer of ``status``."""
@@ -124,26 +114,54 @@ class PaymentSession:
             raise InvalidSessionStatus(msg)
         return self.payment
 
+    def payment_by_id(self, payment_id: str) -> AcquiringPayment | None:
+        """The session's acquiring payment ``payment_id``, or None."""
+        return next((p for p in self.payments if p.id == payment_id), None)
+
+    @property
+    def calls_pending(self) -> bool:
+        """True while an operation of the session waits on a processor call."""
+        return any(
+            p.call is not None or any(r.call is not None for r in p.refunds) for p in self.payments
+        )
+
     def with_payment(self, payment: AcquiringPayment, now: datetime) -> PaymentSession:
         """The session holding ``payment`` (added or replaced), its status following it.
 
         in_progress/pending → ``in_progress``; succeeded → ``accepted`` (``in_progress``
         while a refund runs); failed → ``cancelled``. ``next_action`` and ``deadline_at``
-        follow what the payment waits for.
+        follow what the payments wait for.
         """
-        others = tuple(p for p in self.payments if p.id != payment.id)
-        payments = (*others, payment)
+        found = any(p.id == payment.id for p in self.payments)
+        payments = (
+            tuple(payment if p.id == payment.id else p for p in self.payments)
+            if found
+            else (*self.payments, payment)
+        )
         target = _status_for(payment)
         moved = self if target is self.status else self.transition_to(target, now)
-        waiting = payment.awaiting in {Awaiting.CONFIRM, Awaiting.CAPTURE}
-        deadlines = [p.deadline_at for p in payments if p.deadline_at is not None]
         return replace(
             moved,
             payments=payments,
             updated_at=now,
-            next_action=payment.awaiting.value if waiting and payment.awaiting else None,
-            deadline_at=min(deadlines) if deadlines else None,
+            next_action=_next_action(payments),
+            deadline_at=_deadline(payments),
         )
+
+
+def _next_action(payments: tuple[AcquiringPayment, ...]) -> str | None:
+    waits = {p.awaiting for p in payments if p.status is PaymentStatus.PENDING}
+    for awaiting in (Awaiting.CONFIRM, Awaiting.CAPTURE):
+        if awaiting in waits:
+            return awaiting.value
+    return None
+
+
+def _deadline(payments: tuple[AcquiringPayment, ...]) -> datetime | None:
+    moments = [p.deadline_at for p in payments if p.deadline_at is not None]
+    for p in payments:
+        moments += [c.recover_at for c in (p.call, *(r.call for r in p.refunds)) if c is not None]
+    return min(moments) if moments else None
 
 
 def _status_for(payment: AcquiringPayment) -> SessionStatus:

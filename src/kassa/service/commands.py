@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kassa.domain.recurrent import Initiator
+
 if TYPE_CHECKING:
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
@@ -27,17 +29,31 @@ class BankCardInput:
 
 
 @dataclass(frozen=True, slots=True)
-class InstrumentInput:
-    """A payment instrument or payout destination from the wire, discriminated by ``type``.
+class CardInput:
+    """A card from the wire: exactly one of a clear ``bank_card`` or a vaulted ``number_hash``."""
 
-    For cards exactly one of ``bank_card`` (clear number) or ``number_hash`` (vaulted card) is
-    set; other kinds keep their validated wire object in ``data``.
-    """
-
-    type: str
     bank_card: BankCardInput | None = None
     number_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrentInput:
+    """A charge on a recurrent token (the CVC, if sent, is dropped at the edge)."""
+
+    token: str
+    initiator: Initiator = Initiator.MERCHANT
+
+
+@dataclass(frozen=True, slots=True)
+class MethodInput:
+    """A payment method or payout destination kept as its validated wire object."""
+
+    type: str
     data: JSONObject = field(default_factory=dict)
+
+
+PaymentInput = CardInput | RecurrentInput | MethodInput
+DestinationInput = CardInput | MethodInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +61,8 @@ class DraftInput:
     """Operation data a request may carry (create, init, start)."""
 
     amount: Money | None = None
-    payment_details: InstrumentInput | None = None
-    payout_details: InstrumentInput | None = None
+    payment_details: PaymentInput | None = None
+    payout_details: DestinationInput | None = None
     customer: JSONObject | None = None
     participant_details: JSONObject | None = None
     payment_options: JSONObject | None = None

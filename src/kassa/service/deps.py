@@ -7,19 +7,21 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kassa.service.idempotency import IdempotencyPolicy
+from kassa.service.ports import NoProbe
 
 if TYPE_CHECKING:
-    from kassa.service.ports import Clock, Processor, Signer, Store, Vault, Verifier
+    from kassa.service.ports import Clock, Probe, Processor, Signer, Store, Vault, Verifier
 
 
 @dataclass(frozen=True, slots=True)
 class AcquiringPolicy:
-    """Timeouts of the acquiring flow and the public base URL for customer pages (3DS)."""
+    """Timeouts of the operations, call recovery, and the public base URL for customer pages."""
 
     confirm_timeout: timedelta = timedelta(minutes=240)
     action_timeout: timedelta = timedelta(minutes=60)
     hold_timeout: timedelta = timedelta(days=5)
     base_url: str = "http://127.0.0.1:8131"
+    recovery_after: timedelta = timedelta(seconds=30)  # a call unrecorded this long is re-asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +36,4 @@ class Deps:
     idempotency: IdempotencyPolicy = field(default_factory=IdempotencyPolicy)
     processor: Processor | None = None  # acquiring methods need one (bootstrap sets the sandbox)
     acquiring: AcquiringPolicy = field(default_factory=AcquiringPolicy)
+    probe: Probe = field(default_factory=NoProbe)  # fault-injection seam (tests, torture)

@@ -1,9 +1,14 @@
 """``X-PARTNER-IDEMPOTENCY-KEY``: key + body fingerprint; running → conflict; done → replay.
 
-The response is stored by the same transaction that commits the request's writes (the use
-case calls ``uow.complete_idempotency``), so a replay can never disagree with the database. A
-request that fails releases its key: errors are not replayed and the client may retry. A key
-whose request died before committing is taken over once its lease has passed.
+``run_idempotent`` claims the key and runs the use case with the claim as the *current claim*
+(a context variable): it rides on every unit of work of that request instead of on every
+signature. The response is stored by the same transaction that commits the request's writes
+(``commit_reply``, or ``service/operations.py`` for operations), so a replay can never disagree
+with the database. A request that fails releases its key: errors are not replayed and the
+client may retry. A key whose request died before committing is taken over once its lease has
+passed. A key whose request committed an operation's intent and then waits on the processor is
+*bound* to that operation: never taken over, and completed with the final reply by whoever
+records the processor's answer (that request, or the recovery sweeper after a crash).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -40,8 +46,17 @@ class Reply:
     session_id: str | None = None  # for the request log; unknown on a replay
 
 
-async def commit_reply(uow: UnitOfWork, reply: Reply, claim: IdempotencyClaim | None) -> Reply:
-    """Store ``reply`` under the claimed key (if any) and commit it with the request's writes."""
+_CLAIM: ContextVar[IdempotencyClaim | None] = ContextVar("kassa_idempotency_claim", default=None)
+
+
+def current_claim() -> IdempotencyClaim | None:
+    """The idempotency claim of the request being handled, if it sent a key."""
+    return _CLAIM.get()
+
+
+async def commit_reply(uow: UnitOfWork, reply: Reply) -> Reply:
+    """Store ``reply`` under the current claim (if any) and commit it with the writes."""
+    claim = current_claim()
     if claim is not None:
         uow.complete_idempotency(claim, reply.status, reply.body)
     await uow.commit()
@@ -64,7 +79,8 @@ def retry_after(existing: IdempotencyRecord, now: datetime, policy: IdempotencyP
 
     A claim younger than ``FRESH_CLAIM`` is probably a request still being answered: 1 s.
     An older one may belong to a process that died; it can be taken over when its lease runs
-    out, so the answer is the time left on the lease (at least 1 s).
+    out, so the answer is the time left on the lease (at least 1 s). A bound key's lease ends
+    when the recovery sweeper may finish its operation.
     """
     claimed_at = existing.lease_until - policy.lease
     if now - claimed_at < FRESH_CLAIM:
@@ -89,11 +105,11 @@ async def run_idempotent(
     project_id: str,
     key: str | None,
     request_fingerprint: str,
-    run: Callable[[IdempotencyClaim | None], Awaitable[Reply]],
+    run: Callable[[], Awaitable[Reply]],
 ) -> Reply:
-    """Run ``run`` once per key; replay its stored reply for the same request."""
+    """Run ``run`` once per key (the claim current while it runs); replay its stored reply."""
     if key is None:
-        return await run(None)
+        return await run()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         msg = f"X-PARTNER-IDEMPOTENCY-KEY: must be 1 to {MAX_KEY_LENGTH} printable characters"
         raise InvalidRequest(msg)
@@ -118,8 +134,11 @@ async def run_idempotent(
         msg = "a request with this idempotency key is already in progress"
         raise IdempotencyKeyInFlight(msg, retry_after(existing, now, policy))
     claim = IdempotencyClaim(project_id=project_id, key=key, owner=owner)
+    token = _CLAIM.set(claim)
     try:
-        return await run(claim)
+        return await run()
     except BaseException:
-        await store.release_idempotency(claim)
+        await store.release_idempotency(claim)  # a bound key stays: its operation finishes
         raise
+    finally:
+        _CLAIM.reset(token)

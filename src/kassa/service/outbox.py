@@ -6,27 +6,19 @@ and the delivery workers resend these exact bytes.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from kassa.domain.transitions import WebhookType
 from kassa.service import wire
 from kassa.service.ports import OutboxMessage
+
+__all__ = ["WebhookType", "record_webhook"]
 
 if TYPE_CHECKING:
     from kassa.domain.project import Project
     from kassa.domain.session import PaymentSession
     from kassa.service.deps import Deps
     from kassa.service.ports import UnitOfWork
-
-
-class WebhookType(StrEnum):
-    """The five webhook types of the protocol; clients reject any other."""
-
-    READY_TO_CONFIRM = "ready_to_confirm"
-    READY_TO_CAPTURE = "ready_to_capture"
-    ACTION_REQUIRED = "action_required"
-    PAYMENT_FINISHED = "payment_finished"
-    PAYMENT_REFUNDED = "payment_refunded"
 
 
 def record_webhook(

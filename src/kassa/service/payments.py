@@ -1,52 +1,44 @@
 """Acquiring use cases: init/start a card or recurrent payment, confirm, cancel, capture.
 
-The sandbox answers synchronously, so a request's reply already shows the state after its
-transaction: ``pending`` (ready_to_confirm / ready_to_capture), ``pending`` with a 3DS
-``customer_interaction``, or ``failed``/``succeeded`` with ``payment_finished`` queued.
+Each is only its decision; ``service/operations.py:change`` loads, applies, calls the processor
+after the intent commit and records its answer. The sandbox answers at once, so a reply already
+shows the state after the call: ``pending`` (ready_to_confirm / ready_to_capture), ``pending``
+with a 3DS ``customer_interaction``, or ``failed``/``succeeded`` with ``payment_finished``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kassa.domain.card import normalize_pan
 from kassa.domain.errors import InvalidRequest, InvalidSessionStatus
 from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.instrument import RecurrentCharge, UnprocessedMethod
+from kassa.domain.operation import Awaiting, CallKind, PendingCall, call_key
 from kassa.domain.payment import (
     AcquiringPayment,
-    Awaiting,
     FailureCode,
     PaymentDraft,
+    PaymentError,
     PaymentStatus,
 )
 from kassa.domain.recurrent import Initiator
-from kassa.domain.session import (
-    ApiVersion,
-    Instrument,
-    PaymentSession,
-    SessionDraft,
-    SessionStatus,
-)
+from kassa.domain.session import PaymentSession, SessionDraft, SessionStatus
 from kassa.domain.split import allocate, parse_rules
-from kassa.service import wire
-from kassa.service.acquiring import Changes, authorise, capture, end, requested_minor
-from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_draft
-from kassa.service.sessions import load_session, payout_field
+from kassa.service.operations import change
+from kassa.service.sessions import payout_field
 
 if TYPE_CHECKING:
-    from kassa.domain.json import JSONObject
-    from kassa.domain.project import Project
-    from kassa.service.commands import (
-        CapturePayment,
-        InstrumentInput,
-        SessionAction,
-        StartPayment,
-    )
-    from kassa.service.deps import Deps
-    from kassa.service.ports import IdempotencyClaim, UnitOfWork
+    from datetime import datetime
 
-_PROCESSED = frozenset({"card", "recurrent"})
+    from kassa.domain.money import Money
+    from kassa.domain.project import Project
+    from kassa.service.commands import CapturePayment, SessionAction, StartPayment
+    from kassa.service.deps import Deps
+    from kassa.service.idempotency import Reply
+    from kassa.service.operations import Change
+
 _NO_EXPIRY = "payment_details.card.bank_card.expiration_month: required for a payment"
 
 
@@ -75,8 +67,10 @@ def payment_draft(draft: SessionDraft, *, created: bool = False) -> PaymentDraft
         raise InvalidRequest(f"amount_details: required{why}")
     if draft.payment_details is None:
         raise InvalidRequest(f"payment_details: required{why}")
-    if draft.payment_details.type not in _PROCESSED:
+    if isinstance(draft.payment_details, UnprocessedMethod):
         msg = "payment_details.type: the sandbox processes card and recurrent payments only"
+        if draft.payment_details.type == "card":
+            msg = "payment_details.card.type: the sandbox processes bank_card and encrypted_card"
         raise InvalidRequest(msg)
     reference = (draft.customer or {}).get("reference")
     if not isinstance(reference, str) or not reference:
@@ -95,161 +89,160 @@ def payment_draft(draft: SessionDraft, *, created: bool = False) -> PaymentDraft
     )
 
 
-async def card_number(
-    deps: Deps,
-    project_id: str,
-    instrument: Instrument,
-    given: InstrumentInput | None,
-) -> str:
-    """The card number for the processor: from this request, else decrypted from the vault."""
-    if given is not None and given.bank_card is not None:
-        if given.bank_card.expiration_month is None or given.bank_card.expiration_year is None:
-            raise InvalidRequest(_NO_EXPIRY)
-        return normalize_pan(given.bank_card.number, "payment_details.card.bank_card.number")
-    card = instrument.card
-    entry = None if card is None else await deps.store.get_vault_entry(project_id, card.number_hash)
-    if entry is None:
-        msg = "payment_details: the card is not in this project's vault"
-        raise InvalidRequest(msg)
+async def _bound_instrument(deps: Deps, project_id: str, draft: PaymentDraft) -> PaymentDraft:
+    """The draft with its card checked: a vaulted card with an expiry, or an active token's."""
+    instrument = draft.instrument
+    if isinstance(instrument, RecurrentCharge):
+        stored = await deps.store.get_recurrent_token(project_id, instrument.token)
+        if stored is None:
+            raise InvalidRequest("payment_details.recurrent.token: no such recurrent token")
+        stored.require_active()
+        options = draft.payment_options or {}
+        if instrument.initiator is Initiator.CLIENT and not options.get("return_url"):
+            msg = "payment_options.return_url: required for a client-initiated recurrent payment"
+            raise InvalidRequest(msg)
+        entry = await deps.store.get_vault_entry(project_id, stored.number_hash)
+        if entry is None:
+            raise InvalidRequest("payment_details.recurrent.token: its card left the vault")
+        bound = RecurrentCharge(instrument.token, instrument.initiator, entry.card)
+        return replace(draft, instrument=bound)
+    card = getattr(instrument, "card", None)
     if card is None or card.expiration_month is None or card.expiration_year is None:
         raise InvalidRequest(_NO_EXPIRY)
-    return deps.vault.decrypt(entry.ciphertext)
+    return draft
 
 
-async def _recurrent_instrument(deps: Deps, project_id: str, draft: PaymentDraft) -> Instrument:
-    """A recurrent instrument bound to its token's vaulted card; CIT needs a return URL."""
-    data = draft.instrument.data.get("recurrent")
-    token = data.get("token") if isinstance(data, dict) else None
-    initiator = data.get("initiator", Initiator.MERCHANT.value) if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
-        raise InvalidRequest("payment_details.recurrent.token: required")
-    stored = await deps.store.get_recurrent_token(project_id, token)
-    if stored is None:
-        raise InvalidRequest("payment_details.recurrent.token: no such recurrent token")
-    stored.require_active()
-    if initiator == Initiator.CLIENT.value and not (draft.payment_options or {}).get("return_url"):
-        msg = "payment_options.return_url: required for a client-initiated recurrent payment"
-        raise InvalidRequest(msg)
-    entry = await deps.store.get_vault_entry(project_id, stored.number_hash)
-    if entry is None:
-        raise InvalidRequest("payment_details.recurrent.token: its card left the vault")
-    recurrent: JSONObject = {"token": token, "initiator": initiator}
-    return Instrument(type="recurrent", card=entry.card, data={"recurrent": recurrent})
+def new_payment(draft: PaymentDraft, now: datetime, recover_at: datetime) -> AcquiringPayment:
+    """A payment ``in_progress``, waiting on its first authorisation."""
+    payment_id = new_id(IdPrefix.PAYMENT)
+    return AcquiringPayment(
+        id=payment_id,
+        status=PaymentStatus.IN_PROGRESS,
+        created_at=now,
+        updated_at=now,
+        amount=draft.amount,
+        instrument=draft.instrument,
+        customer=draft.customer,
+        participant_details=draft.participant_details,
+        payment_options=draft.payment_options,
+        metadata=draft.metadata,
+        has_metadata=draft.has_metadata,
+        splits=draft.splits,
+        call=PendingCall(
+            CallKind.AUTHORIZE,
+            call_key(payment_id, CallKind.AUTHORIZE),
+            draft.amount.minor,
+            recover_at,
+        ),
+        authorizations=1,
+    )
 
 
-async def start_payment(
-    deps: Deps,
-    project: Project,
-    cmd: StartPayment,
-    claim: IdempotencyClaim | None,
-) -> Reply:
+async def start_payment(deps: Deps, project: Project, cmd: StartPayment) -> Reply:
     """``session/init/payment`` or ``session/start/payment``: create the payment, authorise it."""
     now = deps.clock.now()
-    async with deps.store.unit_of_work() as uow:
+
+    async def decide(ch: Change) -> None:
         resolved = await resolve_draft(
-            deps, uow, project.id, cmd.draft, payout_field(cmd.api_version)
+            deps, ch.uow, project.id, cmd.draft, payout_field(cmd.api_version)
         )
         if cmd.session_id is None:
-            session = PaymentSession(
-                id=new_id(IdPrefix.SESSION),
-                project_id=project.id,
-                api_version=cmd.api_version,
-                status=SessionStatus.CREATED,
-                created_at=now,
-                updated_at=now,
-                draft=resolved,
-            )
+            ch.session = replace(ch.session, draft=resolved)
             draft = payment_draft(resolved)
         else:
-            session = await load_session(deps, project.id, cmd.session_id)
+            session = ch.session
             if session.status is not SessionStatus.CREATED or session.payments:
                 msg = (
                     f"session/start/payment: session {session.id} is {session.status}, not created"
                 )
                 raise InvalidSessionStatus(msg)
             draft = payment_draft(merge(session.draft, resolved), created=True)
-        instrument, given = draft.instrument, cmd.draft.payment_details
-        if instrument.type == "recurrent":
-            instrument, given = await _recurrent_instrument(deps, project.id, draft), None
-        pan = await card_number(deps, project.id, instrument, given)
-        payment = AcquiringPayment(
-            id=new_id(IdPrefix.PAYMENT),
-            status=PaymentStatus.IN_PROGRESS,
-            created_at=now,
-            updated_at=now,
-            amount=draft.amount,
-            instrument=instrument,
-            customer=draft.customer,
-            participant_details=draft.participant_details,
-            payment_options=draft.payment_options,
-            metadata=draft.metadata,
-            has_metadata=draft.has_metadata,
-            splits=draft.splits,
+        draft = await _bound_instrument(deps, project.id, draft)
+        ch.put(new_payment(draft, ch.now, ch.now + deps.acquiring.recovery_after))
+
+    if cmd.session_id is None:
+        session_id = new_id(IdPrefix.SESSION)
+        return await change(
+            deps,
+            project,
+            decide,
+            cmd.api_version,
+            new_session=lambda: _blank(session_id, project.id, cmd, now),
         )
-        changes = Changes(session, now)
-        await authorise(deps, project, changes, changes.put(payment), pan)
-        changes.apply(deps, uow, project, new=cmd.session_id is None)
-        return await finish(uow, changes.session, cmd.api_version, claim)
+    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
 
 
-async def finish(
-    uow: UnitOfWork,
-    session: PaymentSession,
-    version: ApiVersion,
-    claim: IdempotencyClaim | None,
-) -> Reply:
-    """Render the reply in ``version``'s names, store it under the key, commit everything."""
-    return await commit_reply(
-        uow, Reply(200, wire.session_reply(session, version), session.id), claim
+def _blank(session_id: str, project_id: str, cmd: StartPayment, now: datetime) -> PaymentSession:
+    return PaymentSession(
+        id=session_id,
+        project_id=project_id,
+        api_version=cmd.api_version,
+        status=SessionStatus.CREATED,
+        created_at=now,
+        updated_at=now,
+        draft=SessionDraft(),
     )
 
 
-async def confirm(
-    deps: Deps, project: Project, cmd: SessionAction, claim: IdempotencyClaim | None
-) -> Reply:
+def requested_minor(requested: Money | None, payment: AcquiringPayment, default: int) -> int:
+    """``requested`` (which must be in the payment's currency) in minor units, else ``default``."""
+    if requested is None:
+        return default
+    if requested.currency != payment.amount.currency:
+        msg = f"amount_details.currency: must be {payment.amount.currency}"
+        raise InvalidRequest(msg)
+    return requested.minor
+
+
+async def confirm(deps: Deps, project: Project, cmd: SessionAction) -> Reply:
     """``session/confirm``: capture the authorised amount of a ready_to_confirm payment."""
-    now = deps.clock.now()
-    async with deps.store.unit_of_work() as uow:
-        session = await load_session(deps, project.id, cmd.session_id)
-        payment = session.require_payment("session/confirm")
+
+    async def decide(ch: Change) -> None:
+        payment = ch.session.require_payment("session/confirm")
         payment.require(Awaiting.CONFIRM, "session/confirm")
-        changes = Changes(session, now)
-        await capture(deps, changes, changes.put(payment.resume(now)), payment.held)
-        changes.apply(deps, uow, project)
-        return await finish(uow, changes.session, cmd.api_version, claim)
+        recover_at = ch.now + deps.acquiring.recovery_after
+        ch.put(payment.calling(CallKind.CAPTURE, payment.held, ch.now, recover_at))
+
+    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
 
 
-async def cancel(
-    deps: Deps, project: Project, cmd: SessionAction, claim: IdempotencyClaim | None
-) -> Reply:
+def end_waiting(deps: Deps, ch: Change, payment: AcquiringPayment, why: PaymentError) -> None:
+    """Fail a pending payment with ``why``: release its hold first, if it holds money."""
+    if payment.held:
+        ch.put(payment.releasing(why, ch.now, ch.now + deps.acquiring.recovery_after))
+    else:
+        ch.put(payment.fail(why, ch.now))
+
+
+async def cancel(deps: Deps, project: Project, cmd: SessionAction) -> Reply:
     """``session/cancel``: cancel a created session, or fail a pending payment (hold released)."""
-    now = deps.clock.now()
-    async with deps.store.unit_of_work() as uow:
-        session = await load_session(deps, project.id, cmd.session_id)
-        changes = Changes(session, now)
-        payment = session.payment
+
+    async def decide(ch: Change) -> None:
+        payment = ch.session.payment
         if payment is None:
-            changes.session = session.transition_to(SessionStatus.CANCELLED, now)
-        else:
-            if payment.status is not PaymentStatus.PENDING:
-                msg = f"session/cancel: payment {payment.id} is {payment.status}, not pending"
-                raise InvalidSessionStatus(msg)
-            await end(deps, changes, payment, FailureCode.CANCELLED, "cancelled by session/cancel")
-        changes.apply(deps, uow, project)
-        return await finish(uow, changes.session, cmd.api_version, claim)
+            ch.replace_session(ch.session.transition_to(SessionStatus.CANCELLED, ch.now))
+            return
+        if payment.status is not PaymentStatus.PENDING:
+            msg = f"session/cancel: payment {payment.id} is {payment.status}, not pending"
+            raise InvalidSessionStatus(msg)
+        why = PaymentError(FailureCode.CANCELLED.value, "cancelled by session/cancel")
+        end_waiting(deps, ch, payment, why)
+
+    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
 
 
-async def capture_payment(
-    deps: Deps, project: Project, cmd: CapturePayment, claim: IdempotencyClaim | None
-) -> Reply:
+async def capture_payment(deps: Deps, project: Project, cmd: CapturePayment) -> Reply:
     """``session/capture``: the whole hold, or part of it (the rest is released)."""
-    now = deps.clock.now()
-    async with deps.store.unit_of_work() as uow:
-        session = await load_session(deps, project.id, cmd.session_id)
-        payment = session.require_payment("session/capture")
+
+    async def decide(ch: Change) -> None:
+        payment = ch.session.require_payment("session/capture")
         payment.require(Awaiting.CAPTURE, "session/capture")
         amount = requested_minor(cmd.amount, payment, payment.held)
-        changes = Changes(session, now)
-        await capture(deps, changes, changes.put(payment.resume(now)), amount)
-        changes.apply(deps, uow, project)
-        return await finish(uow, changes.session, cmd.api_version, claim)
+        if amount > payment.held:
+            msg = f"amount_details.amount: {amount} exceeds the held {payment.held}"
+            raise InvalidRequest(msg)
+        allocate(amount, payment.splits, "amount_details.amount")
+        recover_at = ch.now + deps.acquiring.recovery_after
+        ch.put(payment.calling(CallKind.CAPTURE, amount, ch.now, recover_at))
+
+    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)

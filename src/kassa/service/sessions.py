@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kassa.domain.errors import SessionNotFound
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
 from kassa.service import wire
 from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_draft
+from kassa.service.operations import load_session
 
 if TYPE_CHECKING:
     from kassa.service.commands import CreateSession, GetSession
     from kassa.service.deps import Deps
-    from kassa.service.ports import IdempotencyClaim
 
 
 def payout_field(version: ApiVersion) -> str:
@@ -22,7 +21,7 @@ def payout_field(version: ApiVersion) -> str:
     return "payout_details" if version is ApiVersion.V2 else "payment_method"
 
 
-async def create_session(deps: Deps, cmd: CreateSession, claim: IdempotencyClaim | None) -> Reply:
+async def create_session(deps: Deps, cmd: CreateSession) -> Reply:
     """Store a new session in status ``created`` with whatever operation data was given."""
     now = deps.clock.now()
     async with deps.store.unit_of_work() as uow:
@@ -44,16 +43,7 @@ async def create_session(deps: Deps, cmd: CreateSession, claim: IdempotencyClaim
         )
         uow.add_session(session)
         reply = Reply(200, wire.session_reply(session, cmd.api_version), session.id)
-        return await commit_reply(uow, reply, claim)
-
-
-async def load_session(deps: Deps, project_id: str, session_id: str) -> PaymentSession:
-    """The project's session, or ``SessionNotFound`` (also for another project's id)."""
-    session = await deps.store.get_session(project_id, session_id)
-    if session is None:
-        msg = f"session {session_id} not found"
-        raise SessionNotFound(msg)
-    return session
+        return await commit_reply(uow, reply)
 
 
 async def session_status(deps: Deps, cmd: GetSession) -> Reply:

@@ -1,7 +1,7 @@
 """The sandbox 3DS step: the customer passes or fails the challenge on kassa's own page.
 
 The page link carries a per-payment secret token; without it nothing is shown or changed.
-Passing re-authorises with 3DS done (then ready_to_confirm / ready_to_capture / succeeded),
+Passing authorises again with 3DS done (then ready_to_confirm / ready_to_capture / succeeded),
 failing ends the payment with ``3DS_error``.
 """
 
@@ -12,14 +12,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import SessionNotFound
-from kassa.domain.payment import AcquiringPayment, Awaiting, FailureCode, PaymentStatus
-from kassa.service.acquiring import Changes, authorise, end
-from kassa.service.payments import card_number
+from kassa.domain.operation import Awaiting, CallKind
+from kassa.domain.payment import AcquiringPayment, FailureCode, PaymentError, PaymentStatus
+from kassa.service.operations import change_session
 
 if TYPE_CHECKING:
     from kassa.domain.session import PaymentSession
     from kassa.service.commands import ThreeDsAnswer
     from kassa.service.deps import Deps
+    from kassa.service.operations import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +50,27 @@ async def three_ds_page(deps: Deps, payment_id: str, token: str) -> ThreeDsPage:
 
 async def answer_three_ds(deps: Deps, cmd: ThreeDsAnswer) -> AcquiringPayment:
     """Pass or fail the challenge; returns the payment as committed."""
-    now = deps.clock.now()
-    async with deps.store.unit_of_work() as uow:
-        session = await deps.store.find_session_by_payment(cmd.payment_id)
-        payment = _matching(session, cmd.payment_id, cmd.token)
-        assert session is not None  # noqa: S101 - _matching found the payment in it
-        project = await deps.store.get_project(session.project_id)
-        if project is None:
-            raise SessionNotFound("no such 3DS challenge")
+    found = await deps.store.find_session_by_payment(cmd.payment_id)
+    _matching(found, cmd.payment_id, cmd.token)
+    project = None if found is None else await deps.store.get_project(found.project_id)
+    if found is None or project is None:
+        raise SessionNotFound("no such 3DS challenge")
+
+    async def decide(ch: Change) -> None:
+        payment = _matching(ch.session, cmd.payment_id, cmd.token)
         payment.require(Awaiting.CUSTOMER, "3DS")
-        changes = Changes(session, now)
         if cmd.passed:
-            resumed = replace(payment.resume(now), three_ds_passed=True)
-            pan = await card_number(deps, project.id, resumed.instrument, None)
-            done = await authorise(deps, project, changes, changes.put(resumed), pan)
+            recover_at = ch.now + deps.acquiring.recovery_after
+            passed = replace(payment, three_ds_passed=True)
+            ch.put(passed.calling(CallKind.AUTHORIZE, payment.amount.minor, ch.now, recover_at))
         else:
-            done = await end(
-                deps,
-                changes,
-                payment,
-                FailureCode.THREE_DS_ERROR,
-                "the customer failed 3DS authentication",
+            why = PaymentError(
+                FailureCode.THREE_DS_ERROR.value, "the customer failed 3DS authentication"
             )
-        changes.apply(deps, uow, project)
-        await uow.commit()
-        return done
+            ch.put(payment.fail(why, ch.now))
+
+    session = await change_session(deps, project, decide, found.api_version, session_id=found.id)
+    done = session.payment_by_id(cmd.payment_id)
+    if done is None:  # pragma: no cover - the payment was in the session
+        raise SessionNotFound("no such 3DS challenge")
+    return done

@@ -10,18 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import InvalidRequest
-from kassa.service.commands import InstrumentInput
 from kassa.service.idempotency import Reply, commit_reply
-from kassa.service.instruments import resolve_instrument
+from kassa.service.instruments import vault_card
 from kassa.service.wire import ok_reply, recurrent_object
 
 if TYPE_CHECKING:
+    from kassa.domain.instrument import CardRef
     from kassa.domain.json import JSONObject
     from kassa.domain.recurrent import RecurrentToken
-    from kassa.domain.session import CardRef
     from kassa.service.commands import BankCardInput, RecurrentTokenQuery
     from kassa.service.deps import Deps
-    from kassa.service.ports import IdempotencyClaim
 
 
 async def _load(deps: Deps, project_id: str, token: str, field: str) -> RecurrentToken:
@@ -38,17 +36,13 @@ async def recurrent_status(deps: Deps, cmd: RecurrentTokenQuery) -> Reply:
     return Reply(200, ok_reply("recurrent", recurrent_object(token)))
 
 
-async def disable_recurrent(
-    deps: Deps, cmd: RecurrentTokenQuery, claim: IdempotencyClaim | None
-) -> Reply:
+async def disable_recurrent(deps: Deps, cmd: RecurrentTokenQuery) -> Reply:
     """``recurrent/disable``: later charges get ``recurrent_token_inactive``."""
     async with deps.store.unit_of_work() as uow:
         token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
         token = token.disable(deps.clock.now())
         uow.disable_recurrent_token(token)
-        return await commit_reply(
-            uow, Reply(200, ok_reply("recurrent", recurrent_object(token))), claim
-        )
+        return await commit_reply(uow, Reply(200, ok_reply("recurrent", recurrent_object(token))))
 
 
 async def card_info(deps: Deps, project_id: str, number_hash: str) -> Reply:
@@ -78,10 +72,6 @@ async def tokenize_card(deps: Deps, project_id: str, card: BankCardInput) -> Car
         msg = f"project {project_id} not found"
         raise InvalidRequest(msg)
     async with deps.store.unit_of_work() as uow:
-        given = InstrumentInput(type="card", bank_card=card)
-        instrument = await resolve_instrument(deps, uow, project_id, given, "payment_details")
+        ref = vault_card(deps, uow, project_id, card, "payment_details")
         await uow.commit()
-    if instrument is None or instrument.card is None:  # pragma: no cover - a card was given
-        msg = "card: not a bank card"
-        raise InvalidRequest(msg)
-    return instrument.card
+    return ref

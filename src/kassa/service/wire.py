@@ -10,11 +10,21 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from kassa.domain.session import ApiVersion, Instrument, PaymentSession
+from kassa.domain.errors import InternalError
+from kassa.domain.instrument import (
+    BankCard,
+    PayoutCard,
+    RecurrentCharge,
+    UnprocessedDestination,
+    UnprocessedMethod,
+    VaultedCard,
+)
+from kassa.domain.session import ApiVersion, PaymentSession
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from kassa.domain.instrument import CardRef, PaymentInstrument, PayoutDestination
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
     from kassa.domain.payment import AcquiringPayment
@@ -33,16 +43,28 @@ def amount_details(money: Money) -> JSONObject:
     return {"amount": money.minor, "currency": money.currency}
 
 
-def instrument(value: Instrument) -> JSONObject:
-    """A payment instrument as shown on the wire: cards masked to brand, last4, bin."""
-    if value.card is not None and value.type == "card":
-        card: JSONObject = {
-            "brand": value.card.brand,
-            "last4": value.card.last4,
-            "bin": value.card.bin,
+def _masked_card(card: CardRef) -> JSONObject:
+    return {"brand": card.brand, "last4": card.last4, "bin": card.bin}
+
+
+def instrument(value: PaymentInstrument | PayoutDestination) -> JSONObject:
+    """An instrument or destination as shown on the wire: cards masked to brand, last4, bin."""
+    if isinstance(value, BankCard | VaultedCard | PayoutCard):
+        return {"type": "card", "card": _masked_card(value.card)}
+    if isinstance(value, RecurrentCharge):
+        return {
+            "type": "recurrent",
+            "recurrent": {"token": value.token, "initiator": value.initiator.value},
         }
-        return {"type": value.type, "card": card}
-    return {"type": value.type, **value.data}
+    if isinstance(value, UnprocessedMethod | UnprocessedDestination):
+        return {"type": value.type, **value.data}
+    return destination(value)
+
+
+def destination(value: PayoutDestination) -> JSONObject:
+    """A payout destination other than a card (bank accounts, wallets), masked."""
+    msg = f"no wire form for {type(value).__name__}"
+    raise InternalError(msg)
 
 
 def _transaction_info(info: TransactionInfo) -> JSONObject:

@@ -12,10 +12,7 @@ from kassa.adapters.processor.sandbox import SandboxProcessor
 if TYPE_CHECKING:
     from kassa.domain.money import Money
     from kassa.domain.refund import TransactionInfo
-    from kassa.service.ports import (
-        Authorization,
-        AuthorizationRequest,
-    )
+    from kassa.service.ports import Authorization, AuthorizationRequest, RefundAnswer
 
 
 EPOCH_OF_TESTS = datetime(2024, 5, 27, 2, 3, tzinfo=UTC)
@@ -79,9 +76,10 @@ class FakeVault:
 
 
 class FakeProcessor(SandboxProcessor):
-    """The sandbox processor on a frozen clock that remembers every call.
+    """The sandbox processor on a frozen clock and a memory journal; remembers every call.
 
-    ``calls`` holds ``(operation, operation_id, minor units)``; card numbers are not kept.
+    ``calls`` holds ``(operation, operation_id, minor units)`` of every call, repeats included
+    (the journal keeps only the first of each key); card numbers are not kept.
     """
 
     def __init__(self, clock: FrozenClock | None = None) -> None:
@@ -90,22 +88,27 @@ class FakeProcessor(SandboxProcessor):
         super().__init__(self.clock)
         self.calls: list[tuple[str, str, int]] = []
 
-    async def authorize(self, request: AuthorizationRequest) -> Authorization:
+    async def authorize(self, key: str, request: AuthorizationRequest) -> Authorization:
         """Record the call; approve, challenge or decline like the sandbox."""
         self.calls.append(("authorize", request.operation_id, request.amount.minor))
-        return await super().authorize(request)
+        return await super().authorize(key, request)
 
-    async def capture(self, operation_id: str, amount: Money) -> None:
+    async def capture(self, key: str, operation_id: str, amount: Money) -> None:
         """Record a capture."""
         self.calls.append(("capture", operation_id, amount.minor))
-        await super().capture(operation_id, amount)
+        await super().capture(key, operation_id, amount)
 
-    async def release(self, operation_id: str, amount: Money) -> None:
+    async def release(self, key: str, operation_id: str, amount: Money) -> None:
         """Record a release."""
         self.calls.append(("release", operation_id, amount.minor))
-        await super().release(operation_id, amount)
+        await super().release(key, operation_id, amount)
 
-    async def refund(self, operation_id: str, amount: Money) -> TransactionInfo:
-        """Record a refund; the sandbox's references."""
+    async def refund(self, key: str, operation_id: str, amount: Money) -> RefundAnswer:
+        """Record a refund; the sandbox's answer."""
         self.calls.append(("refund", operation_id, amount.minor))
-        return await super().refund(operation_id, amount)
+        return await super().refund(key, operation_id, amount)
+
+    async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:
+        """Record a chargeback notice."""
+        self.calls.append(("chargeback", operation_id, amount.minor))
+        return await super().chargeback(key, operation_id, amount)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
 from kassa.domain.errors import ConcurrentUpdate, IdempotencyKeyAlreadyExists
-from kassa.domain.ledger import LedgerEntry
+from kassa.domain.ledger import EXTERNAL, Balance, LedgerEntry, overdrawn
 from kassa.domain.project import MAX_ACTIVE_KEYS, Project
 from kassa.service.ports import IdempotencyState
 
@@ -56,6 +56,7 @@ class MemoryState:
     outbox: list[OutboxRecord] = field(default_factory=list)
     ledger: list[LedgerTransaction] = field(default_factory=list)
     recurrent: dict[str, RecurrentToken] = field(default_factory=dict)
+    balances: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """A copy whose containers can change without touching this one."""
@@ -68,6 +69,7 @@ class MemoryState:
             outbox=list(self.outbox),
             ledger=list(self.ledger),
             recurrent=dict(self.recurrent),
+            balances=dict(self.balances),
         )
 
     def project(self, project_id: str) -> Project:
@@ -155,11 +157,7 @@ class InMemoryUnitOfWork:
 
         def write(state: MemoryState) -> None:
             found = state.idempotency.get((claim.project_id, claim.key))
-            if (
-                found is None
-                or found.owner != claim.owner
-                or found.state is not IdempotencyState.RUNNING
-            ):
+            if found is None or found.owner != claim.owner or found.state is IdempotencyState.DONE:
                 msg = "idempotency key was taken over by another request"
                 raise IdempotencyKeyAlreadyExists(msg)
             state.idempotency[claim.project_id, claim.key] = replace(
@@ -171,9 +169,39 @@ class InMemoryUnitOfWork:
 
         self._writes.append(write)
 
+    def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
+        """Bind the running key to the operation being committed; fails if the claim was lost."""
+
+        def write(state: MemoryState) -> None:
+            found = state.idempotency.get((claim.project_id, claim.key))
+            if (
+                found is None
+                or found.owner != claim.owner
+                or found.state is not IdempotencyState.RUNNING
+            ):
+                msg = "idempotency key was taken over by another request"
+                raise IdempotencyKeyAlreadyExists(msg)
+            state.idempotency[claim.project_id, claim.key] = replace(
+                found, state=IdempotencyState.BOUND, lease_until=until
+            )
+
+        self._writes.append(write)
+
     def add_ledger_transaction(self, transaction: LedgerTransaction) -> None:
-        """Append a balanced ledger transaction."""
-        self._writes.append(lambda state: state.ledger.append(transaction))
+        """Append a balanced ledger transaction; internal balances never go below zero."""
+
+        def write(state: MemoryState) -> None:
+            state.ledger.append(transaction)
+            for posting in transaction.postings:
+                if posting.account in EXTERNAL:
+                    continue
+                key = (transaction.project_id, posting.account, transaction.currency)
+                balance = state.balances.get(key, 0) + posting.amount
+                if balance < 0:
+                    raise overdrawn(posting.account, transaction.currency)
+                state.balances[key] = balance
+
+        self._writes.append(write)
 
     def add_recurrent_token(self, token: RecurrentToken) -> None:
         """Insert a recurrent token."""
@@ -342,6 +370,16 @@ class InMemoryStore:
             for tx in self.state.ledger
             for p in tx.postings
         ]
+
+    async def balances(self) -> list[Balance]:
+        """Every balance row."""
+        return [Balance(p, a, c, v) for (p, a, c), v in sorted(self.state.balances.items())]
+
+    async def sessions_after(self, after_id: str, limit: int) -> list[PaymentSession]:
+        """A page of sessions in id order."""
+        return sorted(
+            (s for s in self.state.sessions.values() if s.id > after_id), key=lambda s: s.id
+        )[:limit]
 
     async def claim_idempotency(
         self,

@@ -15,7 +15,6 @@ from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at r
 
 from kassa.domain.errors import KassaError
 from kassa.service.commands import ThreeDsAnswer
-from kassa.service.retry import retry_on_conflict
 from kassa.service.three_ds import answer_three_ds, three_ds_page
 from kassa.web.pages import render
 
@@ -43,7 +42,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         except KassaError:
             return _page(404, message="This challenge does not exist.")
         payment = page.payment
-        card = payment.instrument.card
+        card = payment.card
         return _page(
             payment=payment,
             amount=f"{payment.amount.minor} {payment.amount.currency.upper()} (minor units)",
@@ -64,7 +63,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
             return _page(400, message="Choose Pass or Fail.")
         cmd = ThreeDsAnswer(payment_id, token, passed=result == "pass")
         try:
-            payment = await retry_on_conflict(lambda: answer_three_ds(runtime.deps, cmd))
+            payment = await answer_three_ds(runtime.deps, cmd)
         except KassaError as exc:
             if exc.code == "session_not_found":
                 return _page(404, message="This challenge does not exist.")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kassa.adapters.db import rows, session_rows
 from kassa.adapters.db.driver import Stmt
-from kassa.domain.ledger import LedgerEntry
+from kassa.domain.ledger import Balance, LedgerEntry
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -112,3 +112,21 @@ async def ledger_entries(driver: Driver) -> list[LedgerEntry]:
         )
         for r in found
     ]
+
+
+async def balances(driver: Driver) -> list[Balance]:
+    """Every row of ``balances``."""
+    found = await driver.fetch(
+        "SELECT project_id, account, currency, amount FROM balances "
+        "ORDER BY project_id, account, currency"
+    )
+    return [Balance(r[0], r[1], r[2], int(r[3])) for r in found]
+
+
+async def sessions_after(driver: Driver, after_id: str, limit: int) -> list[PaymentSession]:
+    """A page of sessions in id order (for reconciliation over every session)."""
+    found = await driver.fetch(
+        f"SELECT {session_rows.SESSION_COLUMNS} FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+    return [session_rows.session_from_row(r) for r in found]

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from kassa.adapters.db.instrument_rows import (
+    destination_from_json,
+    instrument_to_json,
+    payment_instrument_from_json,
+)
 from kassa.domain.money import Money
 from kassa.domain.project import Project, ProjectSettings
-from kassa.domain.session import (
-    CardRef,
-    Instrument,
-    SessionDraft,
-)
+from kassa.domain.session import SessionDraft
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,56 +50,6 @@ def dumps(value: object) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-def card_to_json(card: CardRef) -> JSONObject:
-    """A vaulted card reference as stored (no number, no CVC)."""
-    out: JSONObject = {
-        "number_hash": card.number_hash,
-        "brand": card.brand,
-        "last4": card.last4,
-        "bin": card.bin,
-    }
-    for name in ("expiration_month", "expiration_year", "cardholder_name"):
-        value = getattr(card, name)
-        if value is not None:
-            out[name] = value
-    return out
-
-
-def card_from_json(data: dict[str, Any]) -> CardRef:
-    """Inverse of ``card_to_json``."""
-    return CardRef(
-        number_hash=data["number_hash"],
-        brand=data["brand"],
-        last4=data["last4"],
-        bin=data["bin"],
-        expiration_month=data.get("expiration_month"),
-        expiration_year=data.get("expiration_year"),
-        cardholder_name=data.get("cardholder_name"),
-    )
-
-
-def instrument_to_json(value: Instrument | None) -> JSONObject | None:
-    """A stored instrument."""
-    if value is None:
-        return None
-    out: JSONObject = {"type": value.type, "data": value.data}
-    if value.card is not None:
-        out["card"] = card_to_json(value.card)
-    return out
-
-
-def instrument_from_json(data: dict[str, Any] | None) -> Instrument | None:
-    """Inverse of ``instrument_to_json``."""
-    if data is None:
-        return None
-    card = data.get("card")
-    return Instrument(
-        type=data["type"],
-        card=card_from_json(card) if card is not None else None,
-        data=data.get("data") or {},
-    )
-
-
 def money_to_json(value: Money | None) -> JSONObject | None:
     """``[minor, currency]`` as an object."""
     return None if value is None else {"amount": value.minor, "currency": value.currency}
@@ -128,8 +79,8 @@ def draft_from_json(data: dict[str, Any]) -> SessionDraft:
     """Inverse of ``draft_to_json``."""
     return SessionDraft(
         amount=money_from_json(data.get("amount")),
-        payment_details=instrument_from_json(data.get("payment_details")),
-        payout_details=instrument_from_json(data.get("payout_details")),
+        payment_details=payment_instrument_from_json(data.get("payment_details")),
+        payout_details=destination_from_json(data.get("payout_details")),
         customer=data.get("customer"),
         participant_details=data.get("participant_details"),
         payment_options=data.get("payment_options"),

@@ -9,29 +9,28 @@ from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
+from kassa.adapters.db.instrument_rows import instrument_to_json, payment_instrument_from_json
 from kassa.adapters.db.rows import (
     draft_from_json,
     draft_to_json,
     dumps,
     from_us,
-    instrument_from_json,
-    instrument_to_json,
     money_from_json,
     money_to_json,
     opt_from_us,
     opt_to_us,
     to_us,
 )
+from kassa.domain.operation import Awaiting, CallKind, PendingCall
 from kassa.domain.payment import (
     AcquiringPayment,
-    Awaiting,
     PaymentError,
     PaymentStatus,
     RecurrentInfo,
 )
 from kassa.domain.recurrent import RecurrentToken
 from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
-from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
+from kassa.domain.session import ApiVersion, PaymentSession, ReplyTo, SessionStatus
 from kassa.domain.split import SplitRule
 
 if TYPE_CHECKING:
@@ -52,6 +51,7 @@ def refund_to_json(refund: Refund) -> JSONObject:
         "metadata": refund.metadata,
         "has_metadata": refund.has_metadata,
         "transaction_info": _tx_to_json(refund.transaction_info),
+        "call": call_to_json(refund.call),
     }
 
 
@@ -69,7 +69,37 @@ def refund_from_json(data: dict[str, Any]) -> Refund:
         metadata=data.get("metadata"),
         has_metadata=bool(data.get("has_metadata")),
         transaction_info=_tx_from_json(data.get("transaction_info")),
+        call=call_from_json(data.get("call")),
     )
+
+
+def call_to_json(call: PendingCall | None) -> JSONObject | None:
+    """A pending processor call as stored in its operation."""
+    if call is None:
+        return None
+    return {
+        "kind": call.kind.value,
+        "key": call.key,
+        "amount": call.amount,
+        "recover_at": to_us(call.recover_at),
+    }
+
+
+def call_from_json(data: dict[str, Any] | None) -> PendingCall | None:
+    """Inverse of ``call_to_json``."""
+    if data is None:
+        return None
+    return PendingCall(
+        CallKind(data["kind"]), data["key"], int(data["amount"]), from_us(data["recover_at"])
+    )
+
+
+def _error_to_json(error: PaymentError | None) -> JSONObject | None:
+    return None if error is None else {"code": error.code, "description": error.description}
+
+
+def _error_from_json(data: dict[str, Any] | None) -> PaymentError | None:
+    return None if data is None else PaymentError(data["code"], data["description"])
 
 
 def _tx_to_json(tx: TransactionInfo | None) -> JSONObject | None:
@@ -122,7 +152,10 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
         "three_ds_passed": payment.three_ds_passed,
         "customer_interaction": payment.customer_interaction,
         "transaction_info": _tx_to_json(tx),
-        "error": None if error is None else {"code": error.code, "description": error.description},
+        "error": _error_to_json(error),
+        "closing": _error_to_json(payment.closing),
+        "call": call_to_json(payment.call),
+        "authorizations": payment.authorizations,
         "held": payment.held,
         "captured": payment.captured,
         "refunds": [refund_to_json(r) for r in payment.refunds],
@@ -136,7 +169,7 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
 def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
     """Inverse of ``payment_to_json``."""
     amount = money_from_json(data["amount"])
-    instrument = instrument_from_json(data["instrument"])
+    instrument = payment_instrument_from_json(data["instrument"])
     assert amount is not None  # noqa: S101 - stored payments always have these
     assert instrument is not None  # noqa: S101
     tx, error, recurrent = data.get("transaction_info"), data.get("error"), data.get("recurrent")
@@ -160,7 +193,10 @@ def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
         three_ds_passed=bool(data.get("three_ds_passed")),
         customer_interaction=data.get("customer_interaction"),
         transaction_info=_tx_from_json(tx),
-        error=None if error is None else PaymentError(error["code"], error["description"]),
+        error=_error_from_json(error),
+        closing=_error_from_json(data.get("closing")),
+        call=call_from_json(data.get("call")),
+        authorizations=int(data.get("authorizations", 1)),
         held=int(data.get("held", 0)),
         captured=int(data.get("captured", 0)),
         refunds=tuple(refund_from_json(r) for r in data.get("refunds", [])),
@@ -178,6 +214,11 @@ def session_doc(session: PaymentSession) -> str:
         "finished_at": opt_to_us(session.finished_at),
         "next_action": session.next_action,
     }
+    if session.replies:
+        doc["replies"] = [
+            {"key": r.key, "owner": r.owner, "api_version": r.api_version.value}
+            for r in session.replies
+        ]
     if session.payments:
         doc["payments"] = [payment_to_json(p) for p in session.payments]
     return dumps(doc)
@@ -222,6 +263,10 @@ def session_from_row(row: Sequence[Any]) -> PaymentSession:
         next_action=doc.get("next_action"),
         deadline_at=opt_from_us(row[7]),
         payments=tuple(payment_from_json(p) for p in doc.get("payments", [])),
+        replies=tuple(
+            ReplyTo(r["key"], r["owner"], ApiVersion(r["api_version"]))
+            for r in doc.get("replies", [])
+        ),
     )
 
 

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import orjson
 
-from kassa.adapters.db import acquiring_sql, rows, session_rows
+from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows
 from kassa.adapters.db.deliveries import SqlDeliveries
 from kassa.adapters.db.driver import Driver, Row, Stmt
-from kassa.domain.errors import IdempotencyKeyAlreadyExists
+from kassa.adapters.db.unit_of_work import SqlUnitOfWork
 from kassa.domain.project import MAX_ACTIVE_KEYS, Project
 from kassa.service.ports import (
     IdempotencyClaim,
     IdempotencyRecord,
     IdempotencyState,
-    OutboxMessage,
     VaultEntry,
 )
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from types import TracebackType
 
-    from kassa.domain.ledger import LedgerEntry, LedgerTransaction
+    from kassa.domain.ledger import Balance, LedgerEntry
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
 
@@ -34,10 +32,6 @@ _PROJECT_SELECT = (
 )
 
 
-def _claim_lost() -> IdempotencyKeyAlreadyExists:
-    return IdempotencyKeyAlreadyExists("idempotency key was taken over by another request")
-
-
 def _projects(found: list[Row]) -> list[Project]:
     keys: dict[str, list[str]] = {}
     heads: dict[str, Row] = {}
@@ -46,147 +40,6 @@ def _projects(found: list[Row]) -> list[Project]:
         if row[5] is not None:
             keys.setdefault(row[0], []).append(row[5])
     return [rows.project_from_row(r, tuple(keys.get(pid, ()))) for pid, r in heads.items()]
-
-
-class SqlUnitOfWork:
-    """Collects statements; ``commit`` hands them to the driver as one transaction."""
-
-    def __init__(self, driver: Driver) -> None:
-        """Start empty."""
-        self._driver = driver
-        self._stmts: list[Stmt] = []
-        self.committed = False
-
-    async def __aenter__(self) -> Self:
-        """Begin collecting."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Drop whatever was not committed."""
-        self._stmts.clear()
-
-    def add(self, stmt: Stmt) -> None:
-        """Queue a raw statement (for adapters extending the store)."""
-        self._stmts.append(stmt)
-
-    def add_session(self, session: PaymentSession) -> None:
-        """Insert a new session."""
-        self._stmts.append(
-            Stmt(
-                f"INSERT INTO sessions ({session_rows.SESSION_COLUMNS}) "
-                f"VALUES ({session_rows.SESSION_MARKS})",
-                session_rows.session_params(session),
-            ),
-        )
-
-    def update_session(self, session: PaymentSession) -> None:
-        """Write the session if nobody changed it since it was loaded; bump its version."""
-        self._stmts.append(
-            Stmt(
-                "UPDATE sessions SET status = ?, version = ?, updated_at = ?, deadline_at = ?, "
-                "doc = ?, payment_id = ? WHERE id = ? AND project_id = ? AND version = ?",
-                (
-                    session.status.value,
-                    session.version + 1,
-                    rows.to_us(session.updated_at),
-                    rows.opt_to_us(session.deadline_at),
-                    session_rows.session_doc(session),
-                    None if session.payment is None else session.payment.id,
-                    session.id,
-                    session.project_id,
-                    session.version,
-                ),
-                expect=1,
-            ),
-        )
-
-    def add_vault_entry(self, entry: VaultEntry) -> None:
-        """Store an encrypted card per project and hash.
-
-        A later sighting with an expiry replaces the stored card data; one without keeps it.
-        """
-        on_conflict = (
-            "DO UPDATE SET ciphertext = excluded.ciphertext, card = excluded.card"
-            if entry.card.expiration_month is not None
-            else "DO NOTHING"
-        )
-        self._stmts.append(
-            Stmt(
-                "INSERT INTO vault_cards (project_id, number_hash, ciphertext, card, created_at) "
-                f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, number_hash) {on_conflict}",
-                (
-                    entry.project_id,
-                    entry.card.number_hash,
-                    entry.ciphertext,
-                    rows.dumps(rows.card_to_json(entry.card)),
-                    rows.to_us(entry.created_at),
-                ),
-            ),
-        )
-
-    def add_outbox(self, message: OutboxMessage) -> None:
-        """Queue a signed webhook (``skipped`` if the project has no URL)."""
-        created = rows.to_us(message.created_at)
-        self._stmts.append(
-            Stmt(
-                "INSERT INTO outbox (project_id, session_id, event_type, body, signature, status, "
-                "attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (
-                    message.project_id,
-                    message.session_id,
-                    message.event_type,
-                    message.body,
-                    message.signature,
-                    "pending" if message.deliver else "skipped",
-                    created,
-                    created,
-                ),
-            ),
-        )
-
-    def complete_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
-        """Store the final response under the claimed key."""
-        self._stmts.append(
-            Stmt(
-                "UPDATE idempotency_keys SET state = ?, response_status = ?, response_body = ? "
-                "WHERE project_id = ? AND key = ? AND owner = ? AND state = ?",
-                (
-                    IdempotencyState.DONE.value,
-                    status,
-                    body,
-                    claim.project_id,
-                    claim.key,
-                    claim.owner,
-                    IdempotencyState.RUNNING.value,
-                ),
-                expect=1,
-                error=_claim_lost,
-            ),
-        )
-
-    def add_ledger_transaction(self, transaction: LedgerTransaction) -> None:
-        """Append a balanced ledger transaction and its postings."""
-        self._stmts += acquiring_sql.ledger_statements(transaction)
-
-    def add_recurrent_token(self, token: RecurrentToken) -> None:
-        """Insert a recurrent token."""
-        self._stmts.append(acquiring_sql.add_recurrent_statement(token))
-
-    def disable_recurrent_token(self, token: RecurrentToken) -> None:
-        """Mark a recurrent token disabled."""
-        self._stmts.append(acquiring_sql.disable_recurrent_statement(token))
-
-    async def commit(self) -> None:
-        """Apply every queued statement in one transaction."""
-        if self._stmts:
-            await self._driver.write(list(self._stmts))
-        self._stmts.clear()
-        self.committed = True
 
 
 class SqlStore:
@@ -311,7 +164,7 @@ class SqlStore:
         )
         if not found:
             return None
-        card = rows.card_from_json(orjson.loads(found[0][1]))
+        card = instrument_rows.card_from_json(orjson.loads(found[0][1]))
         return VaultEntry(
             project_id=project_id,
             card=card,
@@ -334,6 +187,14 @@ class SqlStore:
     async def ledger_entries(self) -> list[LedgerEntry]:
         """Every ledger posting with its transaction's context."""
         return await acquiring_sql.ledger_entries(self.driver)
+
+    async def balances(self) -> list[Balance]:
+        """Every stored balance row of an internal account."""
+        return await acquiring_sql.balances(self.driver)
+
+    async def sessions_after(self, after_id: str, limit: int) -> list[PaymentSession]:
+        """Up to ``limit`` sessions of any project with ids above ``after_id``, by id."""
+        return await acquiring_sql.sessions_after(self.driver, after_id, limit)
 
     async def claim_idempotency(
         self,

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 async def _init(call: Call, body: PaymentInitRequest) -> Reply:
     project = call.caller.project
     cmd = StartPayment(project.id, ApiVersion(call.version), convert.draft(body, None))
-    return await idempotent(
-        call, lambda claim: payments.start_payment(call.deps, project, cmd, claim)
-    )
+    return await idempotent(call, lambda: payments.start_payment(call.deps, project, cmd))
 
 
 async def _start(call: Call, body: PaymentStartRequest) -> Reply:
@@ -32,21 +30,19 @@ async def _start(call: Call, body: PaymentStartRequest) -> Reply:
     cmd = StartPayment(
         project.id, ApiVersion(call.version), convert.draft(body, None), body.session_id
     )
-    return await idempotent(
-        call, lambda claim: payments.start_payment(call.deps, project, cmd, claim)
-    )
+    return await idempotent(call, lambda: payments.start_payment(call.deps, project, cmd))
 
 
 async def _confirm(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda claim: payments.confirm(call.deps, project, cmd, claim))
+    return await idempotent(call, lambda: payments.confirm(call.deps, project, cmd))
 
 
 async def _cancel(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda claim: payments.cancel(call.deps, project, cmd, claim))
+    return await idempotent(call, lambda: payments.cancel(call.deps, project, cmd))
 
 
 async def _capture(call: Call, body: CaptureRequest) -> Reply:
@@ -54,9 +50,7 @@ async def _capture(call: Call, body: CaptureRequest) -> Reply:
     cmd = CapturePayment(
         project.id, ApiVersion(call.version), body.session_id, convert.money(body.amount_details)
     )
-    return await idempotent(
-        call, lambda claim: payments.capture_payment(call.deps, project, cmd, claim)
-    )
+    return await idempotent(call, lambda: payments.capture_payment(call.deps, project, cmd))
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:

@@ -31,7 +31,7 @@ async def _status(call: Call, body: RecurrentRequest) -> Reply:
 
 async def _disable(call: Call, body: RecurrentRequest) -> Reply:
     cmd = RecurrentTokenQuery(call.caller.project.id, body.recurrent.token)
-    return await idempotent(call, lambda claim: tokens.disable_recurrent(call.deps, cmd, claim))
+    return await idempotent(call, lambda: tokens.disable_recurrent(call.deps, cmd))
 
 
 async def _info(call: Call, body: TokenInfoRequest) -> Reply:

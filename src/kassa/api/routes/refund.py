@@ -28,9 +28,7 @@ async def _refund(call: Call, body: RefundRequest) -> Reply:
         metadata=body.metadata,
         has_metadata="metadata" in body.model_fields_set,
     )
-    return await idempotent(
-        call, lambda claim: refunds.refund_payment(call.deps, project, cmd, claim)
-    )
+    return await idempotent(call, lambda: refunds.refund_payment(call.deps, project, cmd))
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:

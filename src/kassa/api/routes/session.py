@@ -36,7 +36,7 @@ async def _create(call: Call, body: _SessionData) -> Reply:
         api_version=ApiVersion(call.version),
         draft=convert.draft(body, payout),
     )
-    return await idempotent(call, lambda claim: sessions.create_session(call.deps, cmd, claim))
+    return await idempotent(call, lambda: sessions.create_session(call.deps, cmd))
 
 
 async def _status(call: Call, body: SessionIdRequest) -> Reply:

@@ -3,19 +3,29 @@
 Every port has an in-memory or fixed fake in ``kassa.testing``; the real adapters live in
 ``kassa.adapters`` and are chosen by ``kassa.bootstrap``.
 
-- ``basics``: Clock, Signer, Verifier, Vault (+ VaultEntry);
+- ``basics``: Clock, Signer, Verifier, Vault (+ VaultEntry), Probe (fault-injection seam);
 - ``store``: Store, UnitOfWork, OutboxMessage, idempotency records;
 - ``processor``: Processor and its request/answer types;
 - ``delivery``: the outbox as a delivery queue (DeliveryStore) and the WebhookSender.
 """
 
-from kassa.service.ports.basics import Clock, Signer, Vault, VaultEntry, Verifier
+from kassa.service.ports.basics import (
+    Clock,
+    NoProbe,
+    Probe,
+    Signer,
+    Vault,
+    VaultEntry,
+    Verifier,
+)
 from kassa.service.ports.processor import (
     Authorization,
     AuthorizationRequest,
     Decision,
     Outcome,
     Processor,
+    ProcessorRecord,
+    RefundAnswer,
 )
 from kassa.service.ports.store import (
     IdempotencyClaim,
@@ -34,9 +44,13 @@ __all__ = [
     "IdempotencyClaim",
     "IdempotencyRecord",
     "IdempotencyState",
+    "NoProbe",
     "OutboxMessage",
     "Outcome",
+    "Probe",
     "Processor",
+    "ProcessorRecord",
+    "RefundAnswer",
     "Signer",
     "Store",
     "UnitOfWork",

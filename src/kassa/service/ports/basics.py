@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from kassa.domain.session import CardRef
+    from kassa.domain.instrument import CardRef
 
 
 class Clock(Protocol):
@@ -67,3 +67,25 @@ class Verifier(Protocol):
         Raises ``InvalidRequest`` saying why not.
         """
         ...
+
+
+class Probe(Protocol):
+    """A seam at each step of an operation, for fault injection; does nothing in production.
+
+    Steps: ``intent:decided`` (before the intent commits), ``intent:committed``,
+    ``call:before``, ``call:after`` (the processor answered, nothing recorded yet),
+    ``record:decided``, ``record:committed``, and ``conflict`` (a version check lost and the
+    transaction is about to be retried).
+    """
+
+    async def at(self, step: str, session_id: str) -> None:
+        """Called when an operation of ``session_id`` reaches ``step``."""
+        ...
+
+
+class NoProbe:
+    """The production probe: every step passes straight through."""
+
+    async def at(self, step: str, session_id: str) -> None:
+        """Nothing."""
+        del step, session_id

@@ -49,21 +49,60 @@ class Authorization:
     transaction_info: TransactionInfo | None = None
 
 
-class Processor(Protocol):
-    """An acquirer: authorises card payments, captures, releases and refunds them."""
+@dataclass(frozen=True, slots=True)
+class RefundAnswer:
+    """Whether the acquirer accepted a refund, with its references."""
 
-    async def authorize(self, request: AuthorizationRequest) -> Authorization:
+    accepted: bool
+    transaction_info: TransactionInfo | None = None
+    code: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorRecord:
+    """One call as the processor itself recorded it (its settlement report, in effect).
+
+    ``outcome``: ``approved``/``challenge``/``declined`` for authorisations, ``done`` for a
+    capture or release, ``accepted``/``declined`` for refunds and payouts.
+    """
+
+    key: str
+    kind: str
+    operation_id: str
+    amount: int
+    currency: str
+    outcome: str
+
+
+class Processor(Protocol):
+    """An acquirer: authorises card payments, captures, releases and refunds them.
+
+    Every call carries an operation-scoped ``key``. A processor answers a repeated key with its
+    first answer and never acts twice, so kassa may ask again after a crash; the same key with
+    another request is an error. kassa calls it only after the intent has committed.
+    """
+
+    async def authorize(self, key: str, request: AuthorizationRequest) -> Authorization:
         """Authorise (hold) ``request.amount`` on the card, or ask for 3DS, or decline."""
         ...
 
-    async def capture(self, operation_id: str, amount: Money) -> None:
-        """Capture ``amount`` of an authorised payment."""
+    async def capture(self, key: str, operation_id: str, amount: Money) -> None:
+        """Capture ``amount`` of an authorised payment; the rest of the hold is released."""
         ...
 
-    async def release(self, operation_id: str, amount: Money) -> None:
-        """Release ``amount`` of a hold."""
+    async def release(self, key: str, operation_id: str, amount: Money) -> None:
+        """Release the hold of ``amount``."""
         ...
 
-    async def refund(self, operation_id: str, amount: Money) -> TransactionInfo:
-        """Return ``amount`` of a captured payment to the card."""
+    async def refund(self, key: str, operation_id: str, amount: Money) -> RefundAnswer:
+        """Return ``amount`` of a captured payment to the card (``operation_id``: the refund)."""
+        ...
+
+    async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:
+        """The scheme's notice that ``amount`` of a payment was charged back (sandbox: on demand)."""
+        ...
+
+    async def records(self) -> list[ProcessorRecord]:
+        """Every call the processor acted on, oldest first (for reconciliation)."""
         ...

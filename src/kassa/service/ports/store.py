@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
-    from kassa.domain.ledger import LedgerEntry, LedgerTransaction
+    from kassa.domain.ledger import Balance, LedgerEntry, LedgerTransaction
     from kassa.domain.project import Project
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
@@ -34,6 +34,7 @@ class IdempotencyState(StrEnum):
     """Where a request under an idempotency key is."""
 
     RUNNING = "running"
+    BOUND = "bound"  # its request committed an operation's intent; the record completes it
     DONE = "done"
 
 
@@ -98,7 +99,14 @@ class UnitOfWork(Protocol):
         ...
 
     def complete_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
-        """Store the response for the claimed key; fails if the claim was lost."""
+        """Store the response for the claimed (running or bound) key; fails if it was lost."""
+        ...
+
+    def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
+        """Bind the running key to an operation's intent: never taken over, retry after ``until``.
+
+        Fails the commit if the claim was lost.
+        """
         ...
 
     def add_ledger_transaction(self, transaction: LedgerTransaction) -> None:
@@ -171,6 +179,14 @@ class Store(Protocol):
 
     async def ledger_entries(self) -> list[LedgerEntry]:
         """Return every posting with its transaction's context, in insertion order."""
+        ...
+
+    async def balances(self) -> list[Balance]:
+        """Return every balance row of an internal account."""
+        ...
+
+    async def sessions_after(self, after_id: str, limit: int) -> list[PaymentSession]:
+        """Return up to ``limit`` sessions of any project with ids above ``after_id``, by id."""
         ...
 
     async def claim_idempotency(
