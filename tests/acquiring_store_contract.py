@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.instrument import BankCard, RecurrentCharge
 from kassa.domain.ledger import EntryKind, LedgerTransaction, moves
 from kassa.domain.money import Money
 from kassa.domain.operation import Awaiting, CallKind, PendingCall
@@ -19,10 +20,8 @@ from kassa.domain.payment import (
     PaymentStatus,
     RecurrentInfo,
 )
-from kassa.domain.recurrent import RecurrentToken
+from kassa.domain.recurrent import Initiator, RecurrentToken
 from kassa.domain.refund import Refund, RefundStatus, TransactionInfo
-from kassa.domain.instrument import BankCard, RecurrentCharge
-from kassa.domain.recurrent import Initiator
 from kassa.domain.session import ApiVersion, ReplyTo
 from kassa.domain.split import SplitRule
 from store_contract import T0, card, project, session

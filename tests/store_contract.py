@@ -17,9 +17,9 @@ import pytest
 
 from kassa.domain.errors import ConcurrentUpdate
 from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.instrument import BankCard, CardRef, UnprocessedDestination
 from kassa.domain.money import Money
 from kassa.domain.project import Project, ProjectSettings
-from kassa.domain.instrument import BankCard, CardRef, UnprocessedDestination
 from kassa.domain.session import (
     ApiVersion,
     PaymentSession,

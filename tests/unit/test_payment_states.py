@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kassa.domain.errors import InvalidSessionStatus
-from kassa.domain.money import Money
 from kassa.domain.instrument import BankCard, CardRef
+from kassa.domain.money import Money
 from kassa.domain.operation import Awaiting, CallKind, PendingCall
 from kassa.domain.payment import (
     NEXT,

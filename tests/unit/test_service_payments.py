@@ -17,8 +17,8 @@ from kassa.domain.session import ApiVersion
 from kassa.service import payments, refunds
 from kassa.service.commands import (
     BankCardInput,
-    DraftInput,
     CardInput,
+    DraftInput,
     RefundPayment,
     SessionAction,
     StartPayment,

@@ -13,15 +13,15 @@ from kassa.domain.money import Money
 from kassa.domain.project import Project
 from kassa.domain.session import ApiVersion, SessionStatus
 from kassa.service import sessions, wire
-from kassa.service.idempotency import _CLAIM
 from kassa.service.commands import (
     BankCardInput,
+    CardInput,
     CreateSession,
     DraftInput,
     GetSession,
-    CardInput,
     MethodInput,
 )
+from kassa.service.idempotency import _CLAIM
 from kassa.service.ports import IdempotencyClaim, IdempotencyRecord, IdempotencyState
 from kassa.testing import EPOCH_OF_TESTS, FakeVault, FrozenClock, InMemoryStore, fake_deps
 

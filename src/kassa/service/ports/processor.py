@@ -100,7 +100,7 @@ class Processor(Protocol):
         ...
 
     async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:
-        """The scheme's notice that ``amount`` of a payment was charged back (sandbox: on demand)."""
+        """The scheme's notice that ``amount`` of a payment was charged back (sandbox: asked)."""
         ...
 
     async def records(self) -> list[ProcessorRecord]:
