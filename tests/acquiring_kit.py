@@ -6,6 +6,7 @@ test can also call service functions (the sweeper, a chargeback) on the same ``d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kassa.domain.project import ProjectSettings
+    from kassa.service.ports import Probe
     from testkit import ProjectHandle
 
 BASE = "http://kassa.test"
@@ -57,13 +59,16 @@ def init_body(
 class Kassa:
     """One app, one store, one project."""
 
-    def __init__(self, container: bootstrap.Container, project: ProjectHandle) -> None:
-        """Use ``container``'s deps as ``project``."""
+    def __init__(
+        self, container: bootstrap.Container, project: ProjectHandle, probe: Probe | None = None
+    ) -> None:
+        """Use ``container``'s deps (with ``probe`` at the operation steps) as ``project``."""
         self.container = container
-        self.deps = container.deps
+        self.deps = container.deps if probe is None else replace(container.deps, probe=probe)
+        container.deps = self.deps
         self.store = container.store
         self.project = project
-        self.app = create_app(Settings(database_url="sqlite:///unused"), container.deps)
+        self.app = create_app(Settings(database_url="sqlite:///unused"), self.deps)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE)
 
     @classmethod
@@ -73,11 +78,12 @@ class Kassa:
         tmp_path: Path,
         settings: ProjectSettings | None = None,
         webhook_url: str | None = None,
+        probe: Probe | None = None,
     ) -> Kassa:
         """Build the app over ``database_url`` with a fresh project."""
         project = await create_project(database_url, settings=settings, webhook_url=webhook_url)
         config = Settings(database_url=database_url, data_dir=tmp_path, public_url=BASE)
-        return cls(await bootstrap.build(config), project)
+        return cls(await bootstrap.build(config), project, probe)
 
     async def post(
         self,
@@ -129,9 +135,18 @@ class Kassa:
         return [w["type"] for w in await self.webhooks(session_id)]
 
     async def ledger_ok(self) -> None:
-        """``kassa ledger check`` logic: every invariant holds."""
-        report = await check_ledger(self.store)
+        """``kassa ledger check``: invariants, reconciliation, and the processor agrees."""
+        report = await check_ledger(self.store, self.deps.processor)
         assert report.ok, report.problems
+
+    async def processor_calls(self, operation_id: str | None = None) -> list[tuple[str, str, int]]:
+        """The processor's own record ``(kind, operation_id, amount)``, oldest first."""
+        assert self.deps.processor is not None
+        return [
+            (r.kind, r.operation_id, r.amount)
+            for r in await self.deps.processor.records()
+            if operation_id is None or r.operation_id == operation_id
+        ]
 
     async def balances(self, sessions: set[str] | None = None) -> dict[str, int]:
         """Account → balance for this project (or only these sessions' postings)."""

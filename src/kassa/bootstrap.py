@@ -18,6 +18,7 @@ from kassa.adapters.vault import AesVault
 from kassa.config import ConfigError
 from kassa.service.deps import AcquiringPolicy, Deps
 from kassa.service.idempotency import IdempotencyPolicy
+from kassa.service.ports import NoProbe
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from kassa.adapters.db.driver import Driver
     from kassa.adapters.delivery_metrics import DeliveryMetrics
     from kassa.config import Settings
-    from kassa.service.ports import Clock
+    from kassa.service.ports import Clock, Probe
     from kassa.worker import Worker
 
 
@@ -81,8 +82,12 @@ class Container:
         await self.store.close()
 
 
-async def build(settings: Settings, clock: Clock | None = None) -> Container:
-    """Open the store and load keys for ``settings``."""
+async def build(
+    settings: Settings,
+    clock: Clock | None = None,
+    probe: Probe | None = None,
+) -> Container:
+    """Open the store and load keys for ``settings``; ``probe`` watches the pipeline's steps."""
     store = await open_store(settings.database_url)
     server_key = ServerKey(settings.server_key, create=settings.sandbox)
     vault = AesVault.from_file(settings.vault_key, create=settings.sandbox)
@@ -99,6 +104,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         processor=SandboxProcessor(clock, SqlJournal(store.driver)),
         acquiring=acquiring_policy(settings),
+        probe=probe or NoProbe(),
     )
     return Container(deps=deps, store=store, server_key=server_key)
 

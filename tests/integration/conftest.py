@@ -19,8 +19,8 @@ async def open_kassa(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
     """Factory: an in-process kassa with a project of the given settings."""
     opened: list[Kassa] = []
 
-    async def factory(**settings: Any) -> Kassa:
-        kassa = await Kassa.open(database_url, tmp_path, ProjectSettings(**settings))
+    async def factory(probe: Any = None, **settings: Any) -> Kassa:
+        kassa = await Kassa.open(database_url, tmp_path, ProjectSettings(**settings), probe=probe)
         opened.append(kassa)
         return kassa
 

@@ -19,15 +19,21 @@ if TYPE_CHECKING:
 runner = CliRunner()
 
 
-def test_ledger_check_passes_on_an_empty_ledger(database_url: str) -> None:
+def test_ledger_check_passes_on_an_empty_ledger(
+    database_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No postings: exit 0 and an ok report."""
+    monkeypatch.setenv("KASSA_DATA_DIR", str(tmp_path))
     done = runner.invoke(app, ["ledger", "check", "--database-url", database_url, "--json"])
     assert done.exit_code == 0, done.output
     assert orjson.loads(done.stdout)["ok"] is True
 
 
-def test_ledger_check_fails_on_an_unbalanced_transaction(database_url: str) -> None:
+def test_ledger_check_fails_on_an_unbalanced_transaction(
+    database_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A transaction whose postings do not sum to zero makes the check exit 1 naming it."""
+    monkeypatch.setenv("KASSA_DATA_DIR", str(tmp_path))
 
     async def corrupt() -> None:
         store = await open_store(database_url)

@@ -147,7 +147,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         container = None
         if runtime.deps_or_none is None:
-            container = await bootstrap.build(settings)
+            container = await bootstrap.build(settings, probe=metrics)
             runtime.deps = container.deps
         worker = None
         if container is not None and settings.worker:  # in-process webhook delivery

@@ -1,4 +1,9 @@
-"""Prometheus metrics for the API, labelled by route template and outcome."""
+"""Prometheus metrics for the API, labelled by route template and outcome.
+
+The same object is the operation pipeline's ``Probe``: ``kassa_operation_steps_total{step}``
+counts operations reaching each step, ``kassa_version_conflicts_total`` the transactions that
+lost a version check and were retried (two requests deciding on one session at once).
+"""
 
 from __future__ import annotations
 
@@ -24,3 +29,22 @@ class ApiMetrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.steps = Counter(
+            "kassa_operation_steps",
+            "Operations reaching a step of the pipeline",
+            ["step"],
+            registry=self.registry,
+        )
+        self.conflicts = Counter(
+            "kassa_version_conflicts",
+            "Transactions that lost a version check and were retried",
+            registry=self.registry,
+        )
+
+    async def at(self, step: str, session_id: str) -> None:
+        """``service.ports.Probe``: count ``step`` (a lost version check as a conflict)."""
+        del session_id
+        if step == "conflict":
+            self.conflicts.inc()
+        else:
+            self.steps.labels(step).inc()
