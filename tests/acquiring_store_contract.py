@@ -9,6 +9,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from kassa.domain.errors import InsufficientFunds, InternalError
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.instrument import BankCard, RecurrentCharge
 from kassa.domain.ledger import EntryKind, LedgerTransaction, moves
@@ -185,3 +188,55 @@ class AcquiringStoreContract:
                 await uow.commit()
         found = await store.get_recurrent_token(owner.id, token.token)
         assert found.disabled_at == T0 + timedelta(minutes=1)
+
+    async def test_balances_follow_the_postings_and_never_go_below_zero(self, store: Any) -> None:
+        """Credits create or grow a row, debits shrink it; an overdraft rolls the batch back."""
+        owner = project()
+        await store.add_project(owner)
+
+        def tx(pairs: list[tuple[str, str, int]], op: str) -> LedgerTransaction:
+            return LedgerTransaction(
+                id=new_id(IdPrefix.LEDGER_TRANSACTION),
+                project_id=owner.id,
+                session_id=None,
+                operation_id=op,
+                kind=EntryKind.AUTHORISE,
+                currency="usd",
+                created_at=T0,
+                postings=moves(pairs, op),
+            )
+
+        async with store.unit_of_work() as uow:
+            uow.add_ledger_transaction(tx([("payer_funds", "holds", 700)], "pm_a"))
+            uow.add_ledger_transaction(tx([("holds", "merchant_balance", 500)], "pm_a"))
+            await uow.commit()
+        mine = {(b.account, b.amount) for b in await store.balances() if b.project_id == owner.id}
+        assert mine == {("holds", 200), ("merchant_balance", 500)}  # payer_funds is external
+        async with store.unit_of_work() as uow:
+            uow.add_ledger_transaction(tx([("payer_funds", "merchant_balance", 5)], "pm_b"))
+            uow.add_ledger_transaction(tx([("holds", "payer_funds", 201)], "pm_b"))
+            with pytest.raises(InternalError, match="holds"):
+                await uow.commit()
+        after = {(b.account, b.amount) for b in await store.balances() if b.project_id == owner.id}
+        assert after == mine  # nothing of the refused batch
+        assert len([e for e in await store.ledger_entries() if e.operation_id == "pm_b"]) == 0
+        async with store.unit_of_work() as uow:
+            uow.add_ledger_transaction(tx([("payout_wallet", "in_flight_payouts", 1)], "po_a"))
+            with pytest.raises(InsufficientFunds):
+                await uow.commit()
+
+    async def test_sessions_after_pages_through_every_session(self, store: Any) -> None:
+        """Pages in id order cover every session of every project exactly once."""
+        owners = [project(), project()]
+        for owner in owners:
+            await store.add_project(owner)
+        made = [session(o.id) for o in owners for _ in range(3)]
+        async with store.unit_of_work() as uow:
+            for s in made:
+                uow.add_session(s)
+            await uow.commit()
+        seen, after = [], ""
+        while page := await store.sessions_after(after, 4):
+            seen += [s.id for s in page]
+            after = page[-1].id
+        assert sorted(s.id for s in made) == [i for i in seen if i in {s.id for s in made}]

@@ -134,3 +134,45 @@ class IdempotencyContract:
         b = await add_project(store)
         assert await store.claim_idempotency(idem(a.id), T0) is None
         assert await store.claim_idempotency(idem(b.id), T0) is None
+
+    async def test_a_bound_key_is_never_taken_over_and_completes_later(self, store):
+        """Bound to a pending operation: no take-over past its lease, no release; completes."""
+        p = await add_project(store)
+        record = idem(p.id)
+        await store.claim_idempotency(record, T0)
+        claim = claim_of(record)
+        recover_at = T0 + timedelta(seconds=30)
+        async with store.unit_of_work() as uow:
+            uow.add_session(session(p.id))
+            uow.bind_idempotency(claim, recover_at)
+            await uow.commit()
+        late = T0 + timedelta(minutes=10)  # far past the 60 s lease
+        found = await store.claim_idempotency(idem(p.id, owner="owner-b"), late)
+        assert found is not None
+        assert (found.state, found.owner, found.lease_until) == (
+            IdempotencyState.BOUND,
+            "owner-a",
+            recover_at,
+        )
+        await store.release_idempotency(claim)  # a failing request cannot free a bound key
+        assert (await store.claim_idempotency(idem(p.id, owner="owner-c"), late)) is not None
+        async with store.unit_of_work() as uow:
+            uow.complete_idempotency(claim, 200, b"final")
+            await uow.commit()
+        done = await store.claim_idempotency(idem(p.id, owner="owner-d"), late)
+        assert done is not None
+        assert (done.state, done.response_body) == (IdempotencyState.DONE, b"final")
+
+    async def test_binding_a_lost_claim_fails_the_commit(self, store):
+        """Binding a key another request took over rolls the whole unit of work back."""
+        p = await add_project(store)
+        record = idem(p.id)
+        await store.claim_idempotency(record, T0)
+        await store.release_idempotency(claim_of(record))
+        created = session(p.id)
+        async with store.unit_of_work() as uow:
+            uow.add_session(created)
+            uow.bind_idempotency(claim_of(record), T0)
+            with pytest.raises(IdempotencyKeyAlreadyExists):
+                await uow.commit()
+        assert await store.get_session(p.id, created.id) is None

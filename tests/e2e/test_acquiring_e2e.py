@@ -20,6 +20,7 @@ import pytest
 import acquiring_e2e_kit as kit
 from acquiring_e2e_kit import press_on_3ds_page
 from acquiring_kit import init_body
+from kassa.bootstrap import open_store
 from testkit import table_rows
 
 # The kit's fixtures, found by pytest under these names.
@@ -288,10 +289,41 @@ async def test_split_payment_and_refund_keep_the_ledger_sound(open_shop: Any) ->
     sid = (await shop.ok("session/init/payment", init_body(revenue_split_info=split)))["session"][
         "id"
     ]
-    await shop.ok(
+    refunded = await shop.ok(
         "session/refund", {"session_id": sid, "amount_details": {"amount": 5001, "currency": "usd"}}
     )
-    await shop.webhooks(sid, "payment_finished", "payment_refunded")
+    [_finished, hook] = await shop.webhooks(sid, "payment_finished", "payment_refunded")
+    payment = hook["session"]["acquiring_payments"][0]
+    assert payment["revenue_split_info"] == [
+        {"contractor_alias": "courier", "percent": "15"},  # kept exact, as a decimal string
+        {"contractor_alias": "p", "amount": 99},
+    ]
+    refund_id = refunded["session"]["acquiring_payments"][0]["refunds"][0]["id"]
+    store = await open_store(shop.server.database_url)
+    try:
+        entries = [e for e in await store.ledger_entries() if e.session_id == sid]
+    finally:
+        await store.close()
+
+    def postings(operation: str, kind: str) -> dict[str, int]:
+        return {
+            e.account: e.amount for e in entries if e.operation_id == operation and e.kind == kind
+        }
+
+    # 10000 captured: courier 15 % = 1500, p a fixed 99, the project keeps the other 8401
+    assert postings(payment["id"], "capture") == {
+        "holds": -10000,
+        "split:courier": 1500,
+        "split:p": 99,
+        "merchant_balance": 8401,
+    }
+    # 5001 refunded pro rata: 750.15, 49.5099, 4201.3401 -> largest remainder gives p the cent
+    assert postings(refund_id, "refund") == {
+        "split:courier": -750,
+        "split:p": -50,
+        "merchant_balance": -4201,
+        "payer_funds": 5001,
+    }
 
 
 async def test_start_payment_on_created_session_over_v2(open_shop: Any) -> None:

@@ -20,7 +20,7 @@ from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.bootstrap import open_store
 from kassa.domain.project import ProjectSettings
 from kassa.service.queries import check_ledger
-from probes import Barrier
+from probes import Barrier, HoldAt
 from testkit import KassaServer, SignedClient, create_project
 
 if TYPE_CHECKING:
@@ -199,3 +199,34 @@ async def test_many_clients_race_on_a_real_server_over_postgres(
         for client in clients:
             await client.aclose()
         server.stop()
+
+
+async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any) -> None:
+    """50 init/payment with one key while the first holds before its commit: one payment.
+
+    The first request is held after deciding, before its intent commits, until the other 49
+    have answered: each of them was told the key is in flight (with ``Retry-After``). Then
+    the first commits; a retry with the key replays its reply. SQLite and PostgreSQL.
+    """
+    hold = HoldAt("intent:decided")
+    kassa = await open_kassa(hold)
+    hold.armed = True
+    body = init_body()
+    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
+    await asyncio.wait_for(hold.reached.wait(), 10)
+    others = await asyncio.gather(
+        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
+    )
+    assert {r.status_code for r in others} == {400}
+    assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in others)
+    assert all(int(r.headers["retry-after"]) >= 1 for r in others)
+    hold.release()
+    won = await first
+    assert won.status_code == 200, won.text
+    replay = await kassa.post("session/init/payment", body, idempotency_key="k")
+    assert replay.content == won.content
+    rows = await kassa.store.driver.fetch(
+        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
+    )
+    assert rows[0][0] == 1
+    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]

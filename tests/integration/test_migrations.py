@@ -16,7 +16,9 @@ from kassa.adapters.db.migrate import alembic_url, downgrade, head_revision, upg
 from kassa.adapters.db.schema import metadata
 from kassa.bootstrap import open_store
 from kassa.config import ConfigError
-from store_contract import project, session
+from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.ledger import EntryKind, LedgerTransaction, moves
+from store_contract import T0, project, session
 from testkit import table_counts
 
 KASSA_TABLES = {table.name for table in metadata.sorted_tables}
@@ -134,3 +136,41 @@ def test_upgrade_fills_payment_id_from_the_payments_already_stored(empty_databas
     downgrade(empty_database_url, "0001")  # as a database written before 0002 was
     upgrade(empty_database_url)
     assert asyncio.run(find()) == stored.id
+
+
+def test_upgrade_fills_balances_from_the_postings_already_stored(empty_database_url):
+    """0003 computes each internal account's balance row from the ledger written before it."""
+    upgrade(empty_database_url)
+    owner = project()
+    tx = LedgerTransaction(
+        id=new_id(IdPrefix.LEDGER_TRANSACTION),
+        project_id=owner.id,
+        session_id="ps_x",
+        operation_id="pm_x",
+        kind=EntryKind.CAPTURE,
+        currency="eur",
+        created_at=T0,
+        postings=moves([("payer_funds", "holds", 900), ("holds", "merchant_balance", 600)], "pm_x"),
+    )
+
+    async def write() -> None:
+        store = await open_store(empty_database_url)
+        try:
+            await store.add_project(owner)
+            async with store.unit_of_work() as uow:
+                uow.add_ledger_transaction(tx)
+                await uow.commit()
+        finally:
+            await store.close()
+
+    async def balances() -> set[tuple[str, int]]:
+        store = await open_store(empty_database_url)
+        try:
+            return {(b.account, b.amount) for b in await store.balances()}
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    downgrade(empty_database_url, "0002")  # as a database written before 0003 was
+    upgrade(empty_database_url)
+    assert asyncio.run(balances()) == {("holds", 300), ("merchant_balance", 600)}

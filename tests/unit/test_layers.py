@@ -140,3 +140,16 @@ def test_forbidden_import_is_reported(module, source, reason):
 def test_allowed_import_passes(module, source):
     """Inward imports are allowed."""
     assert all(violation(module, i) is None for i in imports_of(source, module))
+
+
+MAX_LINES = 400
+
+
+def test_no_module_is_over_400_lines():
+    """Modules stay small and named after what they hold (STYLE.md): split by concept."""
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}

@@ -201,19 +201,31 @@ async def test_malformed_key_is_refused_naming_the_header(store, clock, key):
 
 
 async def test_fifty_simultaneous_calls_run_once(store, clock):
-    """Under concurrency one call runs; the others replay it or see it running."""
-    handler = Handler(store)
+    """50 calls while the first is still running: one runs, 49 are told it is in flight.
 
-    async def slowish():
-        await asyncio.sleep(0)
+    The first call holds until all the others have answered, so they overlap for certain.
+    """
+    handler = Handler(store)
+    answered = 0
+    everyone = asyncio.Event()
+
+    async def holding():
+        await asyncio.wait_for(everyone.wait(), 10)
         return await handler()
 
-    results = await asyncio.gather(
-        *(call(store, clock, slowish) for _ in range(50)), return_exceptions=True
-    )
+    async def one() -> Reply | BaseException:
+        nonlocal answered
+        try:
+            return await call(store, clock, holding)
+        except IdempotencyKeyAlreadyExists as exc:
+            return exc
+        finally:
+            answered += 1
+            if answered == 49:
+                everyone.set()
+
+    results = await asyncio.gather(*(one() for _ in range(50)))
     assert handler.runs == 1
-    assert all(
-        isinstance(r, IdempotencyKeyAlreadyExists)
-        or (isinstance(r, Reply) and r.body == handler.body)
-        for r in results
-    )
+    in_flight = [r for r in results if isinstance(r, IdempotencyKeyInFlight)]
+    assert len(in_flight) == 49  # the race happened: every other call saw the first running
+    assert [r.body for r in results if isinstance(r, Reply)] == [handler.body]

@@ -22,13 +22,8 @@ from kassa.testing.fakes import (
     FrozenClock,
 )
 from kassa.testing.memory_deliveries import InMemoryDeliveries, ScriptedSender
-from kassa.testing.memory_store import (
-    InMemoryStore,
-    InMemoryUnitOfWork,
-    MemoryState,
-    OutboxRecord,
-    StoredKey,
-)
+from kassa.testing.memory_store import InMemoryStore
+from kassa.testing.memory_uow import InMemoryUnitOfWork, MemoryState, OutboxRecord, StoredKey
 
 __all__ = [
     "EPOCH_OF_TESTS",

@@ -12,15 +12,15 @@ from kassa.service.ports.delivery import (
     QueueStats,
     SendResult,
 )
+from kassa.testing.memory_uow import OutboxRecord
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
     from kassa.service.ports.delivery import AttemptRecord, DeliveryOutcome
-
-
-from kassa.testing.memory_store import InMemoryStore, MemoryState, OutboxRecord
+    from kassa.testing.memory_store import InMemoryStore
+    from kassa.testing.memory_uow import MemoryState
 
 
 @dataclass(slots=True)
