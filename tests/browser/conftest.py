@@ -1,4 +1,9 @@
-"""Fixtures of the browser tests: one Chromium per session, a fresh context per test."""
+"""Fixtures of the browser tests: one Chromium per module, a fresh context per test.
+
+Playwright's sync API keeps an event loop running in the thread while it is started, and the
+rest of the suite calls ``asyncio.run``: so the browser lives for one module at a time and
+browser test modules hold only synchronous tests.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ if TYPE_CHECKING:
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium through Playwright (``make test`` installs the package if missing)."""
     if not Path(CHROMIUM).exists():
