@@ -70,6 +70,7 @@ class Kassa:
         self.project = project
         self.app = create_app(Settings(database_url="sqlite:///unused"), self.deps)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE)
+        self.database_url = ""
 
     @classmethod
     async def open(
@@ -83,7 +84,9 @@ class Kassa:
         """Build the app over ``database_url`` with a fresh project."""
         project = await create_project(database_url, settings=settings, webhook_url=webhook_url)
         config = Settings(database_url=database_url, data_dir=tmp_path, public_url=BASE)
-        return cls(await bootstrap.build(config), project, probe)
+        opened = cls(await bootstrap.build(config), project, probe)
+        opened.database_url = database_url
+        return opened
 
     async def post(
         self,
@@ -111,9 +114,11 @@ class Kassa:
         data: dict[str, Any] = response.json()
         return data
 
-    async def error(self, method: str, body: dict[str, Any], status: int, code: str) -> str:
+    async def error(
+        self, method: str, body: dict[str, Any], status: int, code: str, **kw: Any
+    ) -> str:
         """POST, assert the error status and code, return the description."""
-        response = await self.post(method, body)
+        response = await self.post(method, body, **kw)
         assert response.status_code == status, response.text
         error = response.json()["error"]
         assert error["code"] == code, error
@@ -147,6 +152,19 @@ class Kassa:
             for r in await self.deps.processor.records()
             if operation_id is None or r.operation_id == operation_id
         ]
+
+    async def topup(self, amount: int, currency: str = "usd") -> None:
+        """Prefund the project's payout wallet (``kassa wallet topup``)."""
+        from kassa.domain.money import Money
+        from kassa.service.wallet import topup
+
+        await topup(self.store, self.deps.clock, self.project.id, Money(amount, currency))
+
+    async def wallet(self) -> dict[str, int]:
+        """``wallet/balance`` as currency → minor units."""
+        body = {"request_datetime": "2024-04-10T19:53:00+03:00"}
+        wallets = (await self.ok("wallet/balance", body))["wallets"]
+        return {w["amount_details"]["currency"]: w["amount_details"]["amount"] for w in wallets}
 
     async def balances(self, sessions: set[str] | None = None) -> dict[str, int]:
         """Account → balance for this project (or only these sessions' postings)."""

@@ -65,6 +65,7 @@ def acquiring_policy(settings: Settings) -> AcquiringPolicy:
         action_timeout=timedelta(seconds=settings.action_timeout_seconds),
         hold_timeout=timedelta(seconds=settings.hold_timeout_seconds),
         recovery_after=timedelta(seconds=settings.recovery_after_seconds),
+        sandbox=settings.sandbox,
         base_url=settings.base_url.rstrip("/"),
     )
 

@@ -22,7 +22,7 @@ from test_service_payments import setup, start
 from kassa.domain.errors import InvalidRequest, InvalidSessionStatus, RefundAmountExceeded
 from kassa.domain.money import Money
 from kassa.domain.session import ApiVersion
-from kassa.service import payments, refunds
+from kassa.service import payments, refunds, session_actions
 from kassa.service.commands import CapturePayment, RefundPayment, SessionAction, ThreeDsAnswer
 from kassa.service.queries import check_ledger
 from kassa.service.three_ds import answer_three_ds
@@ -97,9 +97,9 @@ async def _run(
         action = SessionAction(project.id, v1, sid)
         try:
             if op == "confirm":
-                await payments.confirm(deps, project, action)
+                await session_actions.confirm(deps, project, action)
             elif op == "cancel":
-                await payments.cancel(deps, project, action)
+                await session_actions.cancel(deps, project, action)
             elif op == "capture":
                 amount = Money(max(1, 10000 * value // 100), "usd")
                 await payments.capture_payment(

@@ -14,7 +14,7 @@ from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.money import Money
 from kassa.domain.project import Project, ProjectSettings
 from kassa.domain.session import ApiVersion
-from kassa.service import payments, refunds
+from kassa.service import payments, refunds, session_actions
 from kassa.service.commands import (
     BankCardInput,
     CardInput,
@@ -72,7 +72,7 @@ async def test_init_then_confirm_posts_authorise_and_capture() -> None:
     deps, project, store, processor, _ = await setup()
     reply = await payments.start_payment(deps, project, start(project))
     sid = orjson.loads(reply.body)["session"]["id"]
-    await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
+    await session_actions.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
     assert [c[0] for c in processor.calls] == ["authorize", "capture"]
     report = await check_ledger(store)
     assert report.ok
@@ -90,7 +90,7 @@ async def test_rejected_operation_changes_nothing() -> None:
     sid = orjson.loads(reply.body)["session"]["id"]
     before = (store.commits, await store.get_session(project.id, sid))
     with pytest.raises(InvalidSessionStatus):
-        await payments.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
+        await session_actions.confirm(deps, project, SessionAction(project.id, ApiVersion.V1, sid))
     assert (store.commits, await store.get_session(project.id, sid)) == before
 
 

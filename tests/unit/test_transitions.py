@@ -21,17 +21,36 @@ from kassa.domain.ledger import EntryKind
 from kassa.domain.money import Money
 from kassa.domain.operation import Awaiting, CallKind, OperationKind
 from kassa.domain.payment import PaymentStatus
+from kassa.domain.payout import PayoutStatus
 from kassa.domain.refund import RefundStatus
 from kassa.domain.transitions import CONSEQUENCES, Consequence, Transition, WebhookType
-from kassa.service import payments, refunds
-from kassa.service.commands import CapturePayment, RefundPayment, SessionAction, ThreeDsAnswer
+from kassa.service import fps, payments, payouts, refunds, session_actions, sessions, wallet
+from kassa.service.commands import (
+    BankCardInput,
+    CapturePayment,
+    CardInput,
+    CreateSession,
+    DraftInput,
+    FpsCheckInput,
+    RefundPayment,
+    SessionAction,
+    StartPayout,
+    ThreeDsAnswer,
+    VerifyFpsCustomer,
+)
 from kassa.service.three_ds import answer_three_ds
 from kassa.service.timeouts import sweep_timeouts
 
 if TYPE_CHECKING:
     from kassa.domain.session import ApiVersion
 
-P, R = OperationKind.PAYMENT, OperationKind.REFUND
+P, R, PO = OperationKind.PAYMENT, OperationKind.REFUND, OperationKind.PAYOUT
+PO_IP, PO_PENDING, PO_OK, PO_FAILED = (
+    PayoutStatus.IN_PROGRESS,
+    PayoutStatus.PENDING,
+    PayoutStatus.SUCCEEDED,
+    PayoutStatus.FAILED,
+)
 IP, PENDING, OK, FAILED = (
     PaymentStatus.IN_PROGRESS,
     PaymentStatus.PENDING,
@@ -60,6 +79,13 @@ EXPECTED = {
     ),
     (R, RefundStatus.IN_PROGRESS, RefundStatus.DECLINED, None): (W.PAYMENT_REFUNDED, ()),
     (R, None, RefundStatus.ACCEPTED, None): (W.PAYMENT_REFUNDED, (EntryKind.CHARGEBACK,)),
+    (PO, None, PO_PENDING, Awaiting.CONFIRM): (W.READY_TO_CONFIRM, (EntryKind.RESERVE,)),
+    (PO, None, PO_IP, CallKind.PAYOUT): (None, (EntryKind.RESERVE,)),
+    (PO, None, PO_IP, CallKind.VERIFY): (None, ()),
+    (PO, PO_PENDING, PO_IP, CallKind.PAYOUT): (None, ()),
+    (PO, PO_PENDING, PO_FAILED, None): (W.PAYMENT_FINISHED, (EntryKind.RETURN,)),
+    (PO, PO_IP, PO_OK, None): (W.PAYMENT_FINISHED, (EntryKind.SETTLE,)),
+    (PO, PO_IP, PO_FAILED, None): (W.PAYMENT_FINISHED, (EntryKind.RETURN,)),
 }
 
 
@@ -99,12 +125,12 @@ async def _flow(settings: dict[str, bool], number: str, then: str, seen: Recorde
     action = SessionAction(project.id, version, sid)
     payment = session["acquiring_payments"][0]
     if then == "confirm":
-        await payments.confirm(deps, project, action)
+        await session_actions.confirm(deps, project, action)
     elif then == "capture":
         capture = CapturePayment(project.id, version, sid)
         await payments.capture_payment(deps, project, capture)
     elif then == "cancel":
-        await payments.cancel(deps, project, action)
+        await session_actions.cancel(deps, project, action)
     elif then in {"3ds_pass", "3ds_fail"}:
         token = payment["customer_interaction"]["redirect"]["qs"]["token"]
         answer = ThreeDsAnswer(payment["id"], token, passed=then == "3ds_pass")
@@ -136,6 +162,47 @@ FLOWS = [
 ]
 
 
+PAYOUT_FLOWS = [
+    ({}, "4242424242424242", "confirm"),
+    ({}, "4000000000000002", "confirm"),
+    ({}, "4242424242424242", "cancel"),
+    ({}, "4242424242424242", "timeout"),
+    ({"auto_confirm": True}, "4242424242424242", "none"),
+    ({}, "79261234567", "verify"),
+]
+
+
+async def _payout_flow(settings: dict[str, bool], number: str, then: str) -> None:
+    deps, project, store, _processor, clock = await setup(**settings)
+    await wallet.topup(store, clock, project.id, Money(50000, "rub"))
+    version = start(project).api_version
+    recipient = {"recipient": {"full_name": "Ivan Ivanov"}}
+    if then == "verify":
+        created = await sessions.create_session(
+            deps, CreateSession(project.id, version, DraftInput())
+        )
+        check = FpsCheckInput(phone=number, bank_id="100000000069")
+        cmd = VerifyFpsCustomer(
+            project.id, version, created.session_id or "", DraftInput(payout_details=check)
+        )
+        await fps.verify_customer(deps, project, cmd)
+        return
+    draft = DraftInput(
+        amount=Money(1000, "rub"),
+        payout_details=CardInput(bank_card=BankCardInput(number)),
+        participant_details=recipient,
+    )
+    reply = await payouts.start_payout(deps, project, StartPayout(project.id, version, draft))
+    sid = orjson.loads(reply.body)["session"]["id"]
+    action = SessionAction(project.id, version, sid)
+    if then == "confirm":
+        await session_actions.confirm(deps, project, action)
+    elif then == "cancel":
+        await session_actions.cancel(deps, project, action)
+    elif then == "timeout":
+        await sweep_timeouts(deps, clock.now() + timedelta(days=1))
+
+
 async def test_every_flow_makes_only_table_transitions_and_uses_every_row(monkeypatch):
     """The transitions the use cases make are exactly the table (but a declined refund)."""
     seen = Recorder()
@@ -143,5 +210,7 @@ async def test_every_flow_makes_only_table_transitions_and_uses_every_row(monkey
     monkeypatch.setattr("kassa.service.operations.lookup", seen)
     for settings, number, then in FLOWS:
         await _flow(settings, number, then, seen)
+    for settings, number, then in PAYOUT_FLOWS:
+        await _payout_flow(settings, number, then)
     declined = Transition(R, RefundStatus.IN_PROGRESS, RefundStatus.DECLINED, None)
     assert seen.seen == set(CONSEQUENCES) - {declined}  # the sandbox never declines a refund

@@ -62,13 +62,18 @@ def test_named_nested_object_may_arrive_as_a_list(method, nested):
     method[outer][inner] = []
     model = _v1({"payment_method": method})
     assert model.payment_method is not None
-    assert getattr(model.payment_method, outer)[inner] == {}
+    named = getattr(getattr(model.payment_method, outer), "global_" if inner == "global" else inner)
+    assert named.model_dump(exclude_none=True) == {}
 
 
 def test_bank_account_must_name_its_system_object():
-    """A ``system_type`` without the object it names is refused."""
-    with pytest.raises(InvalidRequest, match=r"^payment_method: bank_account\.system_type "):
-        _v1({"payment_method": {"type": "bank_account", "bank_account": {"system_type": "ru"}}})
+    """A ``system_type`` without the object it names, or an unknown one, is refused."""
+    missing = {"type": "bank_account", "bank_account": {"system_type": "global"}}
+    with pytest.raises(InvalidRequest, match=r"^payment_method\.bank_account: global: required"):
+        _v1({"payment_method": missing})
+    unknown = {"type": "bank_account", "bank_account": {"system_type": "ru", "ru": {}}}
+    with pytest.raises(InvalidRequest, match=r"^payment_method\.bank_account\.system_type: "):
+        _v1({"payment_method": unknown})
 
 
 def test_v1_and_v2_name_the_payout_destination_differently():

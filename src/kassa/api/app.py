@@ -18,6 +18,7 @@ from kassa.api import errors
 from kassa.api.methods import Runtime
 from kassa.api.metrics import ApiMetrics
 from kassa.api.routes import payment as payment_routes
+from kassa.api.routes import payout as payout_routes
 from kassa.api.routes import recurrent as recurrent_routes
 from kassa.api.routes import refund as refund_routes
 from kassa.api.routes import session as session_routes
@@ -184,6 +185,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
 
     session_routes.install(app, runtime)
     payment_routes.install(app, runtime)
+    payout_routes.install(app, runtime)
     refund_routes.install(app, runtime)
     recurrent_routes.install(app, runtime)
     three_ds_pages.install(app, runtime)

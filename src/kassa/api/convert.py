@@ -13,6 +13,7 @@ from kassa.api.schemas.common import (
     RecurrentDetails,
     WireModel,
 )
+from kassa.api.schemas.destinations import BankAccountMethod, WalletMethod
 from kassa.api.schemas.session import PASSTHROUGH
 from kassa.domain.errors import InvalidRequest
 from kassa.domain.money import Money
@@ -22,9 +23,13 @@ from kassa.service.commands import (
     CardInput,
     DestinationInput,
     DraftInput,
+    FpsAccountInput,
+    FpsCheckInput,
+    GlobalAccountInput,
     MethodInput,
     PaymentInput,
     RecurrentInput,
+    WalletInput,
 )
 
 if TYPE_CHECKING:
@@ -82,12 +87,24 @@ def payment_instrument(model: WireModel | None) -> PaymentInput | None:
     return _method(model)
 
 
-def payout_destination(model: WireModel | None) -> DestinationInput | None:
+def payout_destination(model: WireModel | None) -> DestinationInput | None:  # noqa: PLR0911
     """A payout's ``payment_method`` / ``payout_details`` as a typed command field."""
     if model is None:
         return None
     if isinstance(model, PayoutCardMethod):
         return _card(model.card)
+    if isinstance(model, BankAccountMethod):
+        account = model.bank_account
+        if account.global_ is not None and account.system_type == "global":
+            return GlobalAccountInput(**account.global_.model_dump())
+        if account.faster_payment_system is not None and account.system_type == (
+            "faster_payment_system"
+        ):
+            return FpsAccountInput(**account.faster_payment_system.model_dump())
+        if account.faster_payment_system_verification is not None:
+            return FpsCheckInput(**account.faster_payment_system_verification.model_dump())
+    if isinstance(model, WalletMethod) and model.wallet.global_ is not None:
+        return WalletInput(**model.wallet.global_.model_dump())
     return _method(model)
 
 

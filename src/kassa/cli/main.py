@@ -7,7 +7,7 @@ import os
 import typer
 
 from kassa import __version__
-from kassa.cli import bench, context, projects, webhooks
+from kassa.cli import bench, context, projects, wallet, webhooks
 from kassa.cli import ledger as ledger_cli
 from kassa.cli import sandbox as sandbox_cli
 from kassa.cli.call import call
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(projects.app, name="projects")
 app.add_typer(bench.app, name="bench")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(wallet.app, name="wallet")
 app.command("call")(call)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(sandbox_cli.app, name="sandbox")

@@ -16,6 +16,7 @@ class IdPrefix(StrEnum):
     REFUND = "rf"
     PROJECT = "pj"
     LEDGER_TRANSACTION = "lt"
+    TOPUP = "tu"
 
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case

@@ -12,6 +12,7 @@ A payout goes to a ``PayoutDestination``::
     PayoutCard            a card (clear number vaulted, or ``encrypted_card``)
     GlobalBankAccount     ``bank_account`` with ``system_type: "global"``
     FasterPaymentAccount  ``bank_account`` with ``system_type: "faster_payment_system"`` (RUB)
+    FpsVerification       ``faster_payment_system_verification`` (``fps/customer_verification``)
     GlobalWallet          ``wallet`` with ``type: "global"``
     UnprocessedDestination  other kinds, accepted and stored as given
 
@@ -95,9 +96,13 @@ class PayoutCard:
 
 @dataclass(frozen=True, slots=True)
 class GlobalBankAccount:
-    """A cross-border bank account; which fields are set depends on the country."""
+    """A cross-border bank account; which fields are set depends on the country.
 
-    description: str
+    Every field may be missing while the destination is only pre-filled at session/create;
+    a payout checks that what it needs is there (``service/payouts.py``).
+    """
+
+    description: str | None = None
     iban: Sealed | None = None
     swift_bic_code: str | None = None
     account_number: Sealed | None = None
@@ -112,18 +117,26 @@ class GlobalBankAccount:
 class FasterPaymentAccount:
     """A Russian FPS (SBP) transfer by phone to a bank of ``fps/banks``."""
 
-    phone: Sealed
-    bank_id: str
-    description: str
+    phone: Sealed | None = None
+    bank_id: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FpsVerification:
+    """``faster_payment_system_verification``: is this phone registered at this bank?"""
+
+    phone: Sealed | None = None
+    bank_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GlobalWallet:
     """An e-wallet reached by its ``msisdn``."""
 
-    name: str
-    description: str
-    msisdn: Sealed
+    name: str | None = None
+    description: str | None = None
+    msisdn: Sealed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +148,12 @@ class UnprocessedDestination:
 
 
 PayoutDestination: TypeAlias = (
-    PayoutCard | GlobalBankAccount | FasterPaymentAccount | GlobalWallet | UnprocessedDestination
+    PayoutCard
+    | GlobalBankAccount
+    | FasterPaymentAccount
+    | FpsVerification
+    | GlobalWallet
+    | UnprocessedDestination
 )
 
 CARD_INSTRUMENTS = (BankCard, VaultedCard, RecurrentCharge)

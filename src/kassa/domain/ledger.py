@@ -3,8 +3,11 @@
 Accounts exist per project and currency. A payment moves money
 ``payer_funds → holds`` (authorised), ``holds → merchant_balance`` (+ ``split:<alias>``
 accounts, captured) or ``holds → payer_funds`` (released); a refund or chargeback moves it
-back from the captured accounts to ``payer_funds``. ``payer_funds`` is the outside world and
-is the only account that may go negative.
+back from the captured accounts to ``payer_funds``. A top-up moves ``merchant_bank →
+payout_wallet``; a payout reserves ``payout_wallet → in_flight_payouts`` and then settles
+``in_flight_payouts → external_payees`` or returns to the wallet. ``payer_funds``,
+``merchant_bank`` and ``external_payees`` are the outside world and the only accounts that
+may go negative.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Account(StrEnum):
     PAYOUT_WALLET = "payout_wallet"
     IN_FLIGHT_PAYOUTS = "in_flight_payouts"
     EXTERNAL_PAYEES = "external_payees"
+    MERCHANT_BANK = "merchant_bank"  # external: where the project's prefunding wires come from
     FEES = "fees"
 
 
@@ -42,10 +46,16 @@ class EntryKind(StrEnum):
     RELEASE = "release"
     REFUND = "refund"
     CHARGEBACK = "chargeback"
+    TOPUP = "topup"
+    RESERVE = "reserve"
+    SETTLE = "settle"
+    RETURN = "return"
 
 
 SPLIT_PREFIX = "split:"
-EXTERNAL = frozenset({Account.PAYER_FUNDS.value, Account.EXTERNAL_PAYEES.value})
+EXTERNAL = frozenset(
+    {Account.PAYER_FUNDS.value, Account.EXTERNAL_PAYEES.value, Account.MERCHANT_BANK.value}
+)
 CAPTURED_KINDS = frozenset({EntryKind.CAPTURE.value})
 RETURN_KINDS = frozenset({EntryKind.REFUND.value, EntryKind.CHARGEBACK.value})
 

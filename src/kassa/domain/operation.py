@@ -39,6 +39,7 @@ class CallKind(StrEnum):
     RELEASE = "release"  # releases the whole hold
     REFUND = "refund"
     PAYOUT = "payout"
+    VERIFY = "verify"  # FPS customer verification: is the phone registered? (no money)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,7 @@ class RecurrentInfo:
 
     token: str
     created_at: datetime
+    disabled_at: datetime | None = None  # recurrent/disable (then ``is_active: false``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,10 @@
 - the captured accounts (``merchant_balance``, ``split:*``) hold captured - accepted refunds;
 - every accepted refund or chargeback has postings returning exactly its amount, and a refund
   that is not accepted has none;
-- per project and currency, ``holds`` equals the sum of the open authorisations;
+- per payout, what left the wallet is what is in flight plus what was paid out, and its
+  in-flight and paid postings equal its reservation and payment;
+- per project and currency, ``holds`` equals the sum of the open authorisations and
+  ``in_flight_payouts`` the sum of the live payouts' reservations;
 - no posting of a session names an operation that session does not hold.
 """
 
@@ -24,9 +27,11 @@ if TYPE_CHECKING:
 
     from kassa.domain.ledger import LedgerEntry
     from kassa.domain.payment import AcquiringPayment
+    from kassa.domain.payout import Payout
     from kassa.domain.session import PaymentSession
 
 _HOLDS = Account.HOLDS.value
+_FLIGHT = Account.IN_FLIGHT_PAYOUTS.value
 _PAYER = Account.PAYER_FUNDS.value
 
 
@@ -71,19 +76,40 @@ def _payment_problems(payment: AcquiringPayment, by_op: dict[str, list[LedgerEnt
     return problems
 
 
+def _payout_problems(payout: Payout, own: list[LedgerEntry]) -> list[str]:
+    def on(account: str) -> int:
+        return sum(e.amount for e in own if e.account == account)
+
+    problems = []
+    flight, paid = on(_FLIGHT), on(Account.EXTERNAL_PAYEES.value)
+    if flight != payout.reserved:
+        problems.append(
+            f"payout {payout.id}: reserves {payout.reserved} but its in-flight postings sum "
+            f"to {flight}"
+        )
+    if paid != payout.paid:
+        problems.append(f"payout {payout.id}: paid {payout.paid} but its postings paid {paid}")
+    if -on(Account.PAYOUT_WALLET.value) != payout.reserved + payout.paid:
+        problems.append(
+            f"payout {payout.id}: took {-on(Account.PAYOUT_WALLET.value)} from the wallet, "
+            f"reserves {payout.reserved} and paid {payout.paid}"
+        )
+    return problems
+
+
 def ledger_vs_state(
     sessions: Iterable[PaymentSession], entries: Iterable[LedgerEntry]
 ) -> list[str]:
     """Every disagreement between the operations' state and their postings."""
     by_session: dict[str, dict[str, list[LedgerEntry]]] = defaultdict(lambda: defaultdict(list))
-    holds_posted: dict[tuple[str, str], int] = defaultdict(int)
+    holds_posted: dict[tuple[str, str, str], int] = defaultdict(int)
     for e in entries:
         if e.session_id is not None:
             by_session[e.session_id][e.operation_id].append(e)
-        if e.account == _HOLDS:
-            holds_posted[e.project_id, e.currency] += e.amount
+        if e.account in {_HOLDS, _FLIGHT}:
+            holds_posted[e.project_id, e.account, e.currency] += e.amount
     problems: list[str] = []
-    holds_open: dict[tuple[str, str], int] = defaultdict(int)
+    holds_open: dict[tuple[str, str, str], int] = defaultdict(int)
     seen: set[str] = set()
     for session in sessions:
         seen.add(session.id)
@@ -91,8 +117,12 @@ def ledger_vs_state(
         known: set[str] = set()
         for payment in session.payments:
             known |= {payment.id, *(r.id for r in payment.refunds)}
-            holds_open[session.project_id, payment.amount.currency] += payment.held
+            holds_open[session.project_id, _HOLDS, payment.amount.currency] += payment.held
             problems += _payment_problems(payment, by_op)
+        for payout in session.payouts:
+            known.add(payout.id)
+            holds_open[session.project_id, _FLIGHT, payout.amount.currency] += payout.reserved
+            problems += _payout_problems(payout, by_op.get(payout.id, []))
         problems += [
             f"session {session.id}: postings name {op}, which the session does not hold"
             for op in sorted(set(by_op) - known)
@@ -102,9 +132,10 @@ def ledger_vs_state(
     ]
     for key in sorted(set(holds_posted) | set(holds_open)):
         if holds_posted.get(key, 0) != holds_open.get(key, 0):
-            project, currency = key
+            project, account, currency = key
+            what = "open authorisations" if account == _HOLDS else "live payouts' reservations"
             problems.append(
-                f"project {project} holds ({currency}) {holds_posted.get(key, 0)} but open "
-                f"authorisations sum to {holds_open.get(key, 0)}"
+                f"project {project} {account} ({currency}) {holds_posted.get(key, 0)} but the "
+                f"{what} sum to {holds_open.get(key, 0)}"
             )
     return problems

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime  # noqa: TC003 - dataclass field type
 from enum import StrEnum
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from kassa.domain.errors import InvalidSessionStatus
 from kassa.domain.operation import Awaiting
 from kassa.domain.payment import AcquiringPayment, PaymentStatus
+from kassa.domain.payout import Payout, PayoutStatus
 from kassa.domain.refund import RefundStatus
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from kassa.domain.instrument import PaymentInstrument, PayoutDestination
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
+
+
+Op = TypeVar("Op", AcquiringPayment, Payout)
 
 
 class ApiVersion(StrEnum):
@@ -92,6 +96,7 @@ class PaymentSession:
     deadline_at: datetime | None = None  # earliest timeout or call recovery, for the sweeper
     version: int = 0
     payments: tuple[AcquiringPayment, ...] = ()
+    payouts: tuple[Payout, ...] = ()
     replies: tuple[ReplyTo, ...] = ()  # requests whose replies wait on a processor call
 
     def transition_to(self, new: SessionStatus, now: datetime) -> PaymentSession:
@@ -118,56 +123,79 @@ class PaymentSession:
         """The session's acquiring payment ``payment_id``, or None."""
         return next((p for p in self.payments if p.id == payment_id), None)
 
+    def payout_by_id(self, payout_id: str) -> Payout | None:
+        """The session's payout ``payout_id``, or None."""
+        return next((p for p in self.payouts if p.id == payout_id), None)
+
     @property
     def calls_pending(self) -> bool:
         """True while an operation of the session waits on a processor call."""
         return any(
             p.call is not None or any(r.call is not None for r in p.refunds) for p in self.payments
-        )
+        ) or any(p.call is not None for p in self.payouts)
+
+    @property
+    def live(self) -> bool:
+        """True while any operation (payment, refund, payout) is not finished."""
+        return any(
+            p.status in {PaymentStatus.IN_PROGRESS, PaymentStatus.PENDING}
+            or any(r.status is RefundStatus.IN_PROGRESS for r in p.refunds)
+            for p in self.payments
+        ) or any(p.live for p in self.payouts)
 
     def with_payment(self, payment: AcquiringPayment, now: datetime) -> PaymentSession:
-        """The session holding ``payment`` (added or replaced), its status following it.
+        """The session holding ``payment`` (added or replaced), its status derived again."""
+        return self._holding(_put(self.payments, payment), self.payouts, now)
 
-        in_progress/pending → ``in_progress``; succeeded → ``accepted`` (``in_progress``
-        while a refund runs); failed → ``cancelled``. ``next_action`` and ``deadline_at``
-        follow what the payments wait for.
+    def with_payout(self, payout: Payout, now: datetime) -> PaymentSession:
+        """The session holding ``payout`` (added or replaced), its status derived again."""
+        return self._holding(self.payments, _put(self.payouts, payout), now)
+
+    def _holding(
+        self,
+        payments: tuple[AcquiringPayment, ...],
+        payouts: tuple[Payout, ...],
+        now: datetime,
+    ) -> PaymentSession:
+        """Status, ``next_action`` and ``deadline_at`` derived from all the operations.
+
+        Any operation live (a payment or payout in progress or pending, a refund running) →
+        ``in_progress``; else any succeeded → ``accepted``; else (all failed) → ``cancelled``.
+        ``next_action`` is ``confirm`` while anything waits for confirm, else ``capture``
+        while a hold waits; ``deadline_at`` the earliest wait deadline or call recovery.
         """
-        found = any(p.id == payment.id for p in self.payments)
-        payments = (
-            tuple(payment if p.id == payment.id else p for p in self.payments)
-            if found
-            else (*self.payments, payment)
-        )
-        target = _status_for(payment)
-        moved = self if target is self.status else self.transition_to(target, now)
+        held = replace(self, payments=payments, payouts=payouts)
+        target = _derived(held)
+        moved = held if target is self.status else held.transition_to(target, now)
+        waits = [p.awaiting for p in payments if p.status is PaymentStatus.PENDING]
+        waits += [p.awaiting for p in payouts if p.awaiting is not None]
+        moments = [p.deadline_at for p in payments if p.deadline_at is not None]
+        moments += [p.deadline_at for p in payouts if p.deadline_at is not None]
+        for p in payments:
+            moments += [c.recover_at for c in (p.call, *(r.call for r in p.refunds)) if c]
+        moments += [p.call.recover_at for p in payouts if p.call is not None]
         return replace(
             moved,
-            payments=payments,
             updated_at=now,
-            next_action=_next_action(payments),
-            deadline_at=_deadline(payments),
+            next_action=next(
+                (a.value for a in (Awaiting.CONFIRM, Awaiting.CAPTURE) if a in waits), None
+            ),
+            deadline_at=min(moments) if moments else None,
         )
 
 
-def _next_action(payments: tuple[AcquiringPayment, ...]) -> str | None:
-    waits = {p.awaiting for p in payments if p.status is PaymentStatus.PENDING}
-    for awaiting in (Awaiting.CONFIRM, Awaiting.CAPTURE):
-        if awaiting in waits:
-            return awaiting.value
-    return None
+def _put(operations: tuple[Op, ...], operation: Op) -> tuple[Op, ...]:
+    if any(o.id == operation.id for o in operations):
+        return tuple(operation if o.id == operation.id else o for o in operations)
+    return operations + (operation,)  # noqa: RUF005 - mypy keeps the TypeVar this way
 
 
-def _deadline(payments: tuple[AcquiringPayment, ...]) -> datetime | None:
-    moments = [p.deadline_at for p in payments if p.deadline_at is not None]
-    for p in payments:
-        moments += [c.recover_at for c in (p.call, *(r.call for r in p.refunds)) if c is not None]
-    return min(moments) if moments else None
-
-
-def _status_for(payment: AcquiringPayment) -> SessionStatus:
-    if payment.status is PaymentStatus.FAILED:
-        return SessionStatus.CANCELLED
-    if payment.status is PaymentStatus.SUCCEEDED:
-        running = any(r.status is RefundStatus.IN_PROGRESS for r in payment.refunds)
-        return SessionStatus.IN_PROGRESS if running else SessionStatus.ACCEPTED
-    return SessionStatus.IN_PROGRESS
+def _derived(session: PaymentSession) -> SessionStatus:
+    if session.live:
+        return SessionStatus.IN_PROGRESS
+    if not session.payments and not session.payouts:
+        return session.status
+    succeeded = any(p.status is PaymentStatus.SUCCEEDED for p in session.payments) or any(
+        p.status is PayoutStatus.SUCCEEDED for p in session.payouts
+    )
+    return SessionStatus.ACCEPTED if succeeded else SessionStatus.CANCELLED

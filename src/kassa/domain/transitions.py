@@ -19,6 +19,7 @@ from kassa.domain.errors import InternalError
 from kassa.domain.ledger import Account, EntryKind, part_account
 from kassa.domain.operation import Awaiting, CallKind, OperationKind
 from kassa.domain.payment import AcquiringPayment, PaymentStatus
+from kassa.domain.payout import Payout, PayoutStatus
 from kassa.domain.refund import Refund, RefundStatus
 from kassa.domain.split import allocate, reversal
 
@@ -38,7 +39,7 @@ class WebhookType(StrEnum):
     PAYMENT_REFUNDED = "payment_refunded"
 
 
-Status = PaymentStatus | RefundStatus
+Status = PaymentStatus | RefundStatus | PayoutStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,9 @@ class Consequence:
     entries: tuple[EntryKind, ...] = ()
 
 
-_P, _R = OperationKind.PAYMENT, OperationKind.REFUND
+_P, _R, _PO = OperationKind.PAYMENT, OperationKind.REFUND, OperationKind.PAYOUT
+_PO_IP, _PO_PENDING = PayoutStatus.IN_PROGRESS, PayoutStatus.PENDING
+_PO_OK, _PO_FAILED = PayoutStatus.SUCCEEDED, PayoutStatus.FAILED
 _IP, _PENDING = PaymentStatus.IN_PROGRESS, PaymentStatus.PENDING
 _OK, _FAILED = PaymentStatus.SUCCEEDED, PaymentStatus.FAILED
 _FINISHED, _REFUNDED = WebhookType.PAYMENT_FINISHED, WebhookType.PAYMENT_REFUNDED
@@ -91,6 +94,16 @@ CONSEQUENCES: Final[Mapping[Transition, Consequence]] = {
     Transition(_R, None, RefundStatus.ACCEPTED, None): Consequence(
         _REFUNDED, (EntryKind.CHARGEBACK,)
     ),
+    # payouts (FPS verifications move no money: their entries post nothing)
+    Transition(_PO, None, _PO_PENDING, Awaiting.CONFIRM): Consequence(
+        WebhookType.READY_TO_CONFIRM, (EntryKind.RESERVE,)
+    ),
+    Transition(_PO, None, _PO_IP, CallKind.PAYOUT): Consequence(entries=(EntryKind.RESERVE,)),
+    Transition(_PO, None, _PO_IP, CallKind.VERIFY): Consequence(),
+    Transition(_PO, _PO_PENDING, _PO_IP, CallKind.PAYOUT): Consequence(),  # confirm
+    Transition(_PO, _PO_PENDING, _PO_FAILED, None): Consequence(_FINISHED, (EntryKind.RETURN,)),
+    Transition(_PO, _PO_IP, _PO_OK, None): Consequence(_FINISHED, (EntryKind.SETTLE,)),
+    Transition(_PO, _PO_IP, _PO_FAILED, None): Consequence(_FINISHED, (EntryKind.RETURN,)),
 }
 
 Move = tuple[str, str, int]  # (from account, to account, minor units)
@@ -180,3 +193,33 @@ def refund_effects(payment: AcquiringPayment, before: Refund | None, after: Refu
     back = reversal(parts, accepted, accepted + after.amount.minor)
     moves = tuple((part_account(k), Account.PAYER_FUNDS.value, v) for k, v in back.items())
     return [Effect(kind, after.id, moves)]
+
+
+def payout_transition(before: Payout | None, after: Payout) -> Transition | None:
+    """The transition of a payout, or None if status and wait did not move."""
+    if before is not None and (before.status, before.wait) == (after.status, after.wait):
+        return None
+    return Transition(_PO, None if before is None else before.status, after.status, after.wait)
+
+
+def payout_effects(before: Payout | None, after: Payout) -> list[Effect]:
+    """Reserved = the reservation grew; settled = paid grew; returned = what left it otherwise."""
+    reserved_before = 0 if before is None else before.reserved
+    paid = after.paid - (0 if before is None else before.paid)
+    reserved = max(0, after.reserved - reserved_before)
+    returned = reserved_before + reserved - after.reserved - paid
+    wallet, flight = Account.PAYOUT_WALLET.value, Account.IN_FLIGHT_PAYOUTS.value
+    pairs: list[tuple[EntryKind, Move]] = []
+    if reserved:
+        pairs.append((EntryKind.RESERVE, (wallet, flight, reserved)))
+    if paid:
+        pairs.append((EntryKind.SETTLE, (flight, Account.EXTERNAL_PAYEES.value, paid)))
+    if returned:
+        pairs.append((EntryKind.RETURN, (flight, wallet, returned)))
+    transition = payout_transition(before, after)
+    allowed = () if transition is None else lookup(transition).entries
+    for kind, _move in pairs:
+        if kind not in allowed:
+            msg = f"payout {after.id}: {kind} money moved on {transition}, which has no {kind}"
+            raise InternalError(msg)
+    return [Effect(kind, after.id, (move,)) for kind, move in pairs]

@@ -7,20 +7,38 @@ methods (``Change.put`` brings the webhooks and postings).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kassa.domain.errors import InternalError, InvalidRequest
+from kassa.domain.instrument import (
+    FasterPaymentAccount,
+    FpsVerification,
+    GlobalBankAccount,
+    GlobalWallet,
+    PayoutCard,
+)
 from kassa.domain.money import Money
 from kassa.domain.operation import Awaiting, CallKind
 from kassa.domain.payment import PaymentError, RecurrentInfo
+from kassa.domain.payout import Payout
 from kassa.domain.recurrent import RecurrentToken
 from kassa.domain.refund import RefundStatus
-from kassa.service.ports import Authorization, AuthorizationRequest, Outcome, RefundAnswer
+from kassa.service.ports import (
+    Authorization,
+    AuthorizationRequest,
+    Outcome,
+    PayeeKind,
+    PayoutAnswer,
+    PayoutRequest,
+    RefundAnswer,
+)
 
 if TYPE_CHECKING:
+    from kassa.domain.instrument import Sealed
     from kassa.domain.json import JSONObject
     from kassa.domain.operation import PendingCall
     from kassa.domain.payment import AcquiringPayment
@@ -48,10 +66,53 @@ async def card_number(deps: Deps, project_id: str, payment: AcquiringPayment) ->
     return deps.vault.decrypt(entry.ciphertext)
 
 
+def unseal(deps: Deps, value: Sealed) -> str:
+    """A sealed destination value in clear, for one processor call."""
+    return deps.vault.decrypt(base64.b64decode(value.ciphertext))
+
+
+async def _payee(deps: Deps, project_id: str, payout: Payout) -> tuple[PayeeKind, str]:
+    target = payout.destination
+    if isinstance(target, PayoutCard):
+        entry = await deps.store.get_vault_entry(project_id, target.card.number_hash)
+        if entry is None:
+            msg = "payment_method: the card is not in this project's vault"
+            raise InvalidRequest(msg)
+        return PayeeKind.CARD, deps.vault.decrypt(entry.ciphertext)
+    if isinstance(target, GlobalBankAccount):
+        sealed = target.account_number or target.iban or target.bank_account_number
+        return PayeeKind.BANK_ACCOUNT, "" if sealed is None else unseal(deps, sealed)
+    if isinstance(target, FasterPaymentAccount) and target.phone is not None:
+        return PayeeKind.FPS, unseal(deps, target.phone)
+    if isinstance(target, GlobalWallet) and target.msisdn is not None:
+        return PayeeKind.WALLET, unseal(deps, target.msisdn)
+    msg = f"no payout rail for {type(target).__name__}"
+    raise InternalError(msg)
+
+
+async def ask_payout(
+    deps: Deps, session: PaymentSession, payout: Payout, call: PendingCall
+) -> PayoutAnswer | bool:
+    """Make a payout's call (pay out, or verify an FPS phone) with its key."""
+    processor = processor_of(deps)
+    target = payout.destination
+    if call.kind is CallKind.VERIFY and isinstance(target, FpsVerification):
+        if target.phone is None or target.bank_id is None:  # checked before the intent
+            msg = f"payout {payout.id}: verification without phone or bank"
+            raise InternalError(msg)
+        phone = unseal(deps, target.phone)
+        return await processor.verify_fps(call.key, payout.id, phone, target.bank_id)
+    kind, identifier = await _payee(deps, session.project_id, payout)
+    request = PayoutRequest(payout.id, kind, identifier, payout.amount)
+    return await processor.payout(call.key, request)
+
+
 async def ask(
-    deps: Deps, session: PaymentSession, payment: AcquiringPayment, call: PendingCall
-) -> Authorization | RefundAnswer | None:
+    deps: Deps, session: PaymentSession, payment: AcquiringPayment | Payout, call: PendingCall
+) -> Authorization | RefundAnswer | PayoutAnswer | bool | None:
     """Make ``call`` at the processor (with its key); its answer, not yet recorded."""
+    if isinstance(payment, Payout):
+        return await ask_payout(deps, session, payment, call)
     processor = processor_of(deps)
     money = Money(call.amount, payment.amount.currency)
     if call.kind is CallKind.AUTHORIZE:
@@ -137,15 +198,35 @@ def _captured(ch: Change, payment: AcquiringPayment, call: PendingCall) -> None:
     ch.put(done)
 
 
+def _paid_out(ch: Change, payout: Payout, call: PendingCall, answer: object) -> None:
+    if call.kind is CallKind.VERIFY and isinstance(answer, bool):
+        if answer:
+            ch.put_payout(payout.succeed(None, ch.now))
+        else:
+            why = PaymentError("customer_not_registered", "the phone is not registered in FPS")
+            ch.put_payout(payout.fail(why, ch.now))
+    elif call.kind is CallKind.PAYOUT and isinstance(answer, PayoutAnswer):
+        if answer.accepted:
+            ch.put_payout(payout.succeed(answer.transaction_info, ch.now))
+        else:
+            why = PaymentError(answer.code or "declined", answer.description or "declined")
+            ch.put_payout(payout.fail(why, ch.now))
+    else:
+        msg = f"cannot record {call.kind} with {type(answer).__name__}"
+        raise InternalError(msg)
+
+
 async def record(
     deps: Deps,
     ch: Change,
-    payment: AcquiringPayment,
+    payment: AcquiringPayment | Payout,
     call: PendingCall,
     answer: object,
 ) -> None:
-    """What the processor's ``answer`` to ``call`` does to the payment (or its refund)."""
-    if call.kind is CallKind.AUTHORIZE and isinstance(answer, Authorization):
+    """What the processor's ``answer`` to ``call`` does to the operation (or its refund)."""
+    if isinstance(payment, Payout):
+        _paid_out(ch, payment, call, answer)
+    elif call.kind is CallKind.AUTHORIZE and isinstance(answer, Authorization):
         _authorised(deps, ch, payment, answer)
     elif call.kind is CallKind.CAPTURE:
         _captured(ch, payment, call)

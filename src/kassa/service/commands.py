@@ -52,8 +52,51 @@ class MethodInput:
     data: JSONObject = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class GlobalAccountInput:
+    """``bank_account.global`` as validated at the edge (any field may be missing at create)."""
+
+    description: str | None = None
+    iban: str | None = field(default=None, repr=False)
+    swift_bic_code: str | None = None
+    account_number: str | None = field(default=None, repr=False)
+    sort_code: str | None = None
+    bank_account_number: str | None = field(default=None, repr=False)
+    routing_code: str | None = None
+    account_type: str | None = None
+    branch_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FpsAccountInput:
+    """``bank_account.faster_payment_system``: phone in E.164 digits, bank, purpose."""
+
+    phone: str | None = field(default=None, repr=False)
+    bank_id: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FpsCheckInput:
+    """``bank_account.faster_payment_system_verification``."""
+
+    phone: str | None = field(default=None, repr=False)
+    bank_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalletInput:
+    """``wallet.global``: name, purpose, msisdn in E.164 digits."""
+
+    name: str | None = None
+    description: str | None = None
+    msisdn: str | None = field(default=None, repr=False)
+
+
 PaymentInput = CardInput | RecurrentInput | MethodInput
-DestinationInput = CardInput | MethodInput
+DestinationInput = (
+    CardInput | GlobalAccountInput | FpsAccountInput | FpsCheckInput | WalletInput | MethodInput
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +140,36 @@ class StartPayment:
     api_version: ApiVersion
     draft: DraftInput
     session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartPayout:
+    """``session/init/payout`` (``session_id`` None) or ``session/start/payout``."""
+
+    project_id: str
+    api_version: ApiVersion
+    draft: DraftInput
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MultiInit:
+    """``session/multi/init`` (v2): several payments and payouts in one new session."""
+
+    project_id: str
+    api_version: ApiVersion
+    payments: tuple[DraftInput, ...]
+    payouts: tuple[DraftInput, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyFpsCustomer:
+    """``fps/customer_verification`` on a created session."""
+
+    project_id: str
+    api_version: ApiVersion
+    session_id: str
+    draft: DraftInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ class AcquiringPolicy:
     hold_timeout: timedelta = timedelta(days=5)
     base_url: str = "http://127.0.0.1:8131"
     recovery_after: timedelta = timedelta(seconds=30)  # a call unrecorded this long is re-asked
+    sandbox: bool = True  # sandbox-only methods (session/chargeback) answer
 
 
 @dataclass(frozen=True, slots=True)

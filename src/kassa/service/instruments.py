@@ -1,7 +1,12 @@
-"""Turn typed wire instruments into stored ones: card numbers go to the vault, never further."""
+"""Turn typed wire instruments into stored ones: card numbers go to the vault, never further.
+
+Account numbers, IBANs and phones of payout destinations are sealed (encrypted by the vault,
+last four kept in clear): the session stores no sensitive number in clear.
+"""
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
 from kassa.domain.card import brand_of, check_expiry, normalize_pan
@@ -9,14 +14,26 @@ from kassa.domain.errors import InvalidRequest
 from kassa.domain.instrument import (
     BankCard,
     CardRef,
+    FasterPaymentAccount,
+    FpsVerification,
+    GlobalBankAccount,
+    GlobalWallet,
     PayoutCard,
     RecurrentCharge,
+    Sealed,
     UnprocessedDestination,
     UnprocessedMethod,
     VaultedCard,
 )
 from kassa.domain.session import SessionDraft
-from kassa.service.commands import CardInput, RecurrentInput
+from kassa.service.commands import (
+    CardInput,
+    FpsAccountInput,
+    FpsCheckInput,
+    GlobalAccountInput,
+    RecurrentInput,
+    WalletInput,
+)
 from kassa.service.ports import VaultEntry
 
 if TYPE_CHECKING:
@@ -86,7 +103,7 @@ async def resolve_instrument(
     return UnprocessedMethod(value.type, value.data)
 
 
-async def resolve_destination(
+async def resolve_destination(  # noqa: PLR0911 - one return per kind
     deps: Deps,
     uow: UnitOfWork,
     project_id: str,
@@ -100,7 +117,32 @@ async def resolve_destination(
         if value.bank_card is not None:
             return PayoutCard(vault_card(deps, uow, project_id, value.bank_card, field))
         return PayoutCard(await vaulted_card(deps, project_id, value.number_hash or "", field))
+    if isinstance(value, GlobalAccountInput):
+        return GlobalBankAccount(
+            description=value.description,
+            iban=seal(deps, value.iban),
+            swift_bic_code=value.swift_bic_code,
+            account_number=seal(deps, value.account_number),
+            sort_code=value.sort_code,
+            bank_account_number=seal(deps, value.bank_account_number),
+            routing_code=value.routing_code,
+            account_type=value.account_type,
+            branch_number=value.branch_number,
+        )
+    if isinstance(value, FpsAccountInput):
+        return FasterPaymentAccount(seal(deps, value.phone), value.bank_id, value.description)
+    if isinstance(value, FpsCheckInput):
+        return FpsVerification(seal(deps, value.phone), value.bank_id)
+    if isinstance(value, WalletInput):
+        return GlobalWallet(value.name, value.description, seal(deps, value.msisdn))
     return UnprocessedDestination(value.type, value.data)
+
+
+def seal(deps: Deps, value: str | None) -> Sealed | None:
+    """An account number, IBAN or phone encrypted by the vault, with its last four in clear."""
+    if value is None:
+        return None
+    return Sealed(value[-4:], base64.b64encode(deps.vault.encrypt(value)).decode("ascii"))
 
 
 async def resolve_draft(

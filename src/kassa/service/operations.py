@@ -34,6 +34,8 @@ from kassa.domain.transitions import (
     lookup,
     payment_effects,
     payment_transition,
+    payout_effects,
+    payout_transition,
     refund_effects,
     refund_transition,
 )
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
     from kassa.domain.operation import PendingCall
     from kassa.domain.payment import AcquiringPayment
+    from kassa.domain.payout import Payout
     from kassa.domain.project import Project
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import ApiVersion, PaymentSession
@@ -90,6 +93,18 @@ class Change:
         self.session = self.session.with_payment(payment, self.now)
         self.changed = True
         return payment
+
+    def put_payout(self, payout: Payout) -> Payout:
+        """Store ``payout`` in the session; its transition brings its webhook and postings."""
+        before = self.session.payout_by_id(payout.id)
+        moved = payout_transition(before, payout)
+        if moved is not None:
+            self._announce(lookup(moved).webhook)
+        for effect in payout_effects(before, payout):
+            self._post(effect, payout.amount.currency)
+        self.session = self.session.with_payout(payout, self.now)
+        self.changed = True
+        return payout
 
     def replace_session(self, session: PaymentSession) -> None:
         """A change of the session itself (cancel a created session); no operation moved."""
@@ -242,15 +257,19 @@ async def load_session(deps: Deps, project_id: str, session_id: str) -> PaymentS
     return session
 
 
-def next_call(session: PaymentSession) -> tuple[AcquiringPayment, PendingCall] | None:
-    """The first processor call the session waits on, with its payment."""
+def pending_calls(session: PaymentSession) -> list[tuple[AcquiringPayment | Payout, PendingCall]]:
+    """Every processor call the session waits on, with its operation (a refund: its payment)."""
+    found: list[tuple[AcquiringPayment | Payout, PendingCall]] = []
     for payment in session.payments:
-        if payment.call is not None:
-            return payment, payment.call
-        for refund in payment.refunds:
-            if refund.call is not None:
-                return payment, refund.call
-    return None
+        found += [(payment, c) for c in (payment.call, *(r.call for r in payment.refunds)) if c]
+    found += [(payout, payout.call) for payout in session.payouts if payout.call is not None]
+    return found
+
+
+def next_call(session: PaymentSession) -> tuple[AcquiringPayment | Payout, PendingCall] | None:
+    """The first processor call the session waits on, with its operation."""
+    calls = pending_calls(session)
+    return calls[0] if calls else None
 
 
 async def drive(deps: Deps, project: Project, session: PaymentSession) -> PaymentSession:
@@ -274,9 +293,7 @@ async def drive(deps: Deps, project: Project, session: PaymentSession) -> Paymen
     return session
 
 
-def _call_by_key(session: PaymentSession, key: str) -> tuple[AcquiringPayment, PendingCall] | None:
-    for payment in session.payments:
-        for call in (payment.call, *(r.call for r in payment.refunds)):
-            if call is not None and call.key == key:
-                return payment, call
-    return None
+def _call_by_key(
+    session: PaymentSession, key: str
+) -> tuple[AcquiringPayment | Payout, PendingCall] | None:
+    return next(((op, call) for op, call in pending_calls(session) if call.key == key), None)

@@ -17,24 +17,23 @@ from kassa.domain.instrument import RecurrentCharge, UnprocessedMethod
 from kassa.domain.operation import Awaiting, CallKind, PendingCall, call_key
 from kassa.domain.payment import (
     AcquiringPayment,
-    FailureCode,
     PaymentDraft,
     PaymentError,
     PaymentStatus,
 )
 from kassa.domain.recurrent import Initiator
-from kassa.domain.session import PaymentSession, SessionDraft, SessionStatus
+from kassa.domain.session import SessionDraft, SessionStatus
 from kassa.domain.split import allocate, parse_rules
 from kassa.service.instruments import resolve_draft
 from kassa.service.operations import change
-from kassa.service.sessions import payout_field
+from kassa.service.sessions import blank_session, payout_field
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from kassa.domain.money import Money
     from kassa.domain.project import Project
-    from kassa.service.commands import CapturePayment, SessionAction, StartPayment
+    from kassa.service.commands import CapturePayment, StartPayment
     from kassa.service.deps import Deps
     from kassa.service.idempotency import Reply
     from kassa.service.operations import Change
@@ -89,7 +88,7 @@ def payment_draft(draft: SessionDraft, *, created: bool = False) -> PaymentDraft
     )
 
 
-async def _bound_instrument(deps: Deps, project_id: str, draft: PaymentDraft) -> PaymentDraft:
+async def bound_instrument(deps: Deps, project_id: str, draft: PaymentDraft) -> PaymentDraft:
     """The draft with its card checked: a vaulted card with an expiry, or an active token's."""
     instrument = draft.instrument
     if isinstance(instrument, RecurrentCharge):
@@ -157,7 +156,7 @@ async def start_payment(deps: Deps, project: Project, cmd: StartPayment) -> Repl
                 )
                 raise InvalidSessionStatus(msg)
             draft = payment_draft(merge(session.draft, resolved), created=True)
-        draft = await _bound_instrument(deps, project.id, draft)
+        draft = await bound_instrument(deps, project.id, draft)
         ch.put(new_payment(draft, ch.now, ch.now + deps.acquiring.recovery_after))
 
     if cmd.session_id is None:
@@ -167,21 +166,9 @@ async def start_payment(deps: Deps, project: Project, cmd: StartPayment) -> Repl
             project,
             decide,
             cmd.api_version,
-            new_session=lambda: _blank(session_id, project.id, cmd, now),
+            new_session=lambda: blank_session(session_id, project.id, cmd.api_version, now),
         )
     return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
-
-
-def _blank(session_id: str, project_id: str, cmd: StartPayment, now: datetime) -> PaymentSession:
-    return PaymentSession(
-        id=session_id,
-        project_id=project_id,
-        api_version=cmd.api_version,
-        status=SessionStatus.CREATED,
-        created_at=now,
-        updated_at=now,
-        draft=SessionDraft(),
-    )
 
 
 def requested_minor(requested: Money | None, payment: AcquiringPayment, default: int) -> int:
@@ -194,41 +181,12 @@ def requested_minor(requested: Money | None, payment: AcquiringPayment, default:
     return requested.minor
 
 
-async def confirm(deps: Deps, project: Project, cmd: SessionAction) -> Reply:
-    """``session/confirm``: capture the authorised amount of a ready_to_confirm payment."""
-
-    async def decide(ch: Change) -> None:
-        payment = ch.session.require_payment("session/confirm")
-        payment.require(Awaiting.CONFIRM, "session/confirm")
-        recover_at = ch.now + deps.acquiring.recovery_after
-        ch.put(payment.calling(CallKind.CAPTURE, payment.held, ch.now, recover_at))
-
-    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
-
-
 def end_waiting(deps: Deps, ch: Change, payment: AcquiringPayment, why: PaymentError) -> None:
     """Fail a pending payment with ``why``: release its hold first, if it holds money."""
     if payment.held:
         ch.put(payment.releasing(why, ch.now, ch.now + deps.acquiring.recovery_after))
     else:
         ch.put(payment.fail(why, ch.now))
-
-
-async def cancel(deps: Deps, project: Project, cmd: SessionAction) -> Reply:
-    """``session/cancel``: cancel a created session, or fail a pending payment (hold released)."""
-
-    async def decide(ch: Change) -> None:
-        payment = ch.session.payment
-        if payment is None:
-            ch.replace_session(ch.session.transition_to(SessionStatus.CANCELLED, ch.now))
-            return
-        if payment.status is not PaymentStatus.PENDING:
-            msg = f"session/cancel: payment {payment.id} is {payment.status}, not pending"
-            raise InvalidSessionStatus(msg)
-        why = PaymentError(FailureCode.CANCELLED.value, "cancelled by session/cancel")
-        end_waiting(deps, ch, payment, why)
-
-    return await change(deps, project, decide, cmd.api_version, session_id=cmd.session_id)
 
 
 async def capture_payment(deps: Deps, project: Project, cmd: CapturePayment) -> Reply:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from kassa.domain.payment import AcquiringPayment
+    from kassa.domain.payout import Payout
     from kassa.domain.session import PaymentSession
     from kassa.service.ports import Processor, ProcessorRecord, Store
 
@@ -92,6 +93,23 @@ def _payment_vs_processor(payment: AcquiringPayment, done: list[ProcessorRecord]
     return problems
 
 
+def _payout_vs_processor(payout: Payout, done: list[ProcessorRecord]) -> list[str]:
+    """A payout against the rail's record of it (a call in flight is not yet judged)."""
+    if payout.call is not None:
+        return []
+    paid = [r for r in done if r.kind == CallKind.PAYOUT.value]
+    accepted = any(r.outcome == "accepted" for r in paid)
+    problems = []
+    if accepted != (payout.paid > 0):
+        problems.append(
+            f"payout {payout.id}: paid out at the processor: {accepted}; kassa: "
+            f"{payout.status}, paid {payout.paid}"
+        )
+    if sum(r.amount for r in paid if r.outcome == "accepted") not in {0, payout.paid}:
+        problems.append(f"payout {payout.id}: the processor paid another amount")
+    return problems
+
+
 def processor_vs_state(sessions: list[PaymentSession], records: list[ProcessorRecord]) -> list[str]:
     """Every disagreement between the processor's record and kassa's operations."""
     by_op: dict[str, list[ProcessorRecord]] = defaultdict(list)
@@ -105,6 +123,9 @@ def processor_vs_state(sessions: list[PaymentSession], records: list[ProcessorRe
             known |= ops
             done = [r for op in ops for r in by_op.get(op, [])]
             problems += _payment_vs_processor(payment, done)
+        for payout in session.payouts:
+            known.add(payout.id)
+            problems += _payout_vs_processor(payout, by_op.get(payout.id, []))
     problems += [
         f"the processor acted on {op}, which kassa does not know"
         for op in sorted(set(by_op) - known)

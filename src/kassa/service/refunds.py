@@ -10,22 +10,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kassa.domain.errors import InvalidRequest, InvalidSessionStatus, RefundAmountExceeded
+from kassa.domain.errors import (
+    AuthorizationError,
+    InvalidRequest,
+    InvalidSessionStatus,
+    RefundAmountExceeded,
+)
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.money import Money
 from kassa.domain.operation import CallKind, PendingCall, call_key
 from kassa.domain.payment import AcquiringPayment, PaymentStatus
 from kassa.domain.refund import Refund, RefundStatus, check_refund_amount
+from kassa.service import wire
 from kassa.service.calls import processor_of
-from kassa.service.operations import change, change_session
+from kassa.service.idempotency import Reply
+from kassa.service.operations import change, change_session, load_session
 from kassa.service.payments import requested_minor
 
 if TYPE_CHECKING:
     from kassa.domain.project import Project
     from kassa.domain.session import PaymentSession
-    from kassa.service.commands import RefundPayment
+    from kassa.service.commands import RefundPayment, SessionAction
     from kassa.service.deps import Deps
-    from kassa.service.idempotency import Reply
     from kassa.service.operations import Change
 
 
@@ -110,3 +116,14 @@ async def chargeback(deps: Deps, payment_id: str) -> PaymentSession:
         ch.put(current.with_refund(refund, ch.now))
 
     return await change_session(deps, project, decide, session.api_version, session_id=session.id)
+
+
+async def chargeback_session(deps: Deps, project: Project, cmd: SessionAction) -> Reply:
+    """``session/chargeback`` (sandbox only): the session's succeeded payment is charged back."""
+    if not deps.acquiring.sandbox:
+        msg = "session/chargeback: only the sandbox simulates chargebacks"
+        raise AuthorizationError(msg)
+    session = await load_session(deps, project.id, cmd.session_id)
+    payment = refundable_payment(session, "session/chargeback")
+    done = await chargeback(deps, payment.id)
+    return Reply(200, wire.session_reply(done, cmd.api_version), done.id)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kassa.domain.ids import IdPrefix, new_id
-from kassa.domain.session import ApiVersion, PaymentSession, SessionStatus
+from kassa.domain.session import ApiVersion, PaymentSession, SessionDraft, SessionStatus
 from kassa.service import wire
 from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import resolve_draft
 from kassa.service.operations import load_session
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from kassa.service.commands import CreateSession, GetSession
     from kassa.service.deps import Deps
 
@@ -19,6 +21,21 @@ if TYPE_CHECKING:
 def payout_field(version: ApiVersion) -> str:
     """The wire name of the payout destination in this API version."""
     return "payout_details" if version is ApiVersion.V2 else "payment_method"
+
+
+def blank_session(
+    session_id: str, project_id: str, version: ApiVersion, now: datetime
+) -> PaymentSession:
+    """A new ``created`` session with nothing pre-filled (init methods fill it in)."""
+    return PaymentSession(
+        id=session_id,
+        project_id=project_id,
+        api_version=version,
+        status=SessionStatus.CREATED,
+        created_at=now,
+        updated_at=now,
+        draft=SessionDraft(),
+    )
 
 
 async def create_session(deps: Deps, cmd: CreateSession) -> Reply:

@@ -1,7 +1,8 @@
 """The sweeper: finish processor calls a crash interrupted, and expire waits that timed out.
 
-No confirm → ``confirm_timeout``, no 3DS → ``3DS_error``, hold not captured →
-``capture_timeout``; a hold is released at the processor first (through the same pipeline).
+No confirm → ``confirm_timeout`` (payments and payouts: a payout's reservation goes back to
+the wallet), no 3DS → ``3DS_error``, hold not captured → ``capture_timeout``; a hold is
+released at the processor first (through the same pipeline).
 
 Sessions carry ``deadline_at``: their earliest wait deadline or call ``recover_at``, so a sweep
 reads only the sessions that are due. A call past its ``recover_at`` is asked again with the
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from kassa.domain.errors import ConcurrentUpdate, InvalidSessionStatus
 from kassa.domain.operation import Awaiting
 from kassa.domain.payment import FailureCode, PaymentError, PaymentStatus
+from kassa.domain.payout import PayoutStatus
 from kassa.service.operations import change_session, drive, next_call
 from kassa.service.payments import end_waiting
 
@@ -51,6 +53,12 @@ async def _expire(deps: Deps, project: Project, session: PaymentSession, now: da
             if payment.status is PaymentStatus.PENDING and due and payment.awaiting:
                 code, description = EXPIRY[payment.awaiting]
                 end_waiting(deps, ch, payment, PaymentError(code.value, description))
+                expired = True
+        for payout in ch.session.payouts:
+            due = payout.deadline_at is not None and payout.deadline_at <= now
+            if payout.status is PayoutStatus.PENDING and due:
+                code, description = EXPIRY[Awaiting.CONFIRM]
+                ch.put_payout(payout.fail(PaymentError(code.value, description), ch.now))
                 expired = True
 
     await change_session(deps, project, decide, session.api_version, session_id=session.id)

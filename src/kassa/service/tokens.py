@@ -7,11 +7,13 @@ project and gives back its ``number_hash``, which ``encrypted_card`` payments an
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kassa.domain.errors import InvalidRequest
+from kassa.domain.errors import ConcurrentUpdate, InvalidRequest
 from kassa.service.idempotency import Reply, commit_reply
 from kassa.service.instruments import vault_card
+from kassa.service.operations import MAX_ATTEMPTS
 from kassa.service.wire import ok_reply, recurrent_object
 
 if TYPE_CHECKING:
@@ -37,12 +39,29 @@ async def recurrent_status(deps: Deps, cmd: RecurrentTokenQuery) -> Reply:
 
 
 async def disable_recurrent(deps: Deps, cmd: RecurrentTokenQuery) -> Reply:
-    """``recurrent/disable``: later charges get ``recurrent_token_inactive``."""
-    async with deps.store.unit_of_work() as uow:
-        token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
-        token = token.disable(deps.clock.now())
-        uow.disable_recurrent_token(token)
-        return await commit_reply(uow, Reply(200, ok_reply("recurrent", recurrent_object(token))))
+    """``recurrent/disable``: later charges get ``recurrent_token_inactive``.
+
+    The payment that created the token shows it too (``recurrent.is_active: false``): the
+    token and that session change in one transaction (retried if the session moved).
+    """
+    for _ in range(MAX_ATTEMPTS):
+        async with deps.store.unit_of_work() as uow:
+            token = await _load(deps, cmd.project_id, cmd.token, "recurrent.token")
+            token = token.disable(deps.clock.now())
+            uow.disable_recurrent_token(token)
+            session = await deps.store.get_session(cmd.project_id, token.session_id)
+            payment = None if session is None else session.payment_by_id(token.payment_id)
+            if session is not None and payment is not None and payment.recurrent is not None:
+                shown = replace(payment.recurrent, disabled_at=token.disabled_at)
+                moved = replace(payment, recurrent=shown)
+                uow.update_session(session.with_payment(moved, session.updated_at))
+            reply = Reply(200, ok_reply("recurrent", recurrent_object(token)))
+            try:
+                return await commit_reply(uow, reply)
+            except ConcurrentUpdate:
+                continue
+    msg = "recurrent/disable: the session kept changing; retry"
+    raise ConcurrentUpdate(msg)
 
 
 async def card_info(deps: Deps, project_id: str, number_hash: str) -> Reply:

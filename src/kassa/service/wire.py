@@ -5,70 +5,40 @@ Absent fields are omitted, never sent as null (real clients break on a null obje
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 import orjson
 
-from kassa.domain.errors import InternalError
-from kassa.domain.instrument import (
-    BankCard,
-    PayoutCard,
-    RecurrentCharge,
-    UnprocessedDestination,
-    UnprocessedMethod,
-    VaultedCard,
-)
 from kassa.domain.session import ApiVersion, PaymentSession
+from kassa.service.wire_parts import (
+    amount_details,
+    amounts,
+    customer_object,
+    instrument,
+    timestamp,
+    transaction_info,
+)
+from kassa.service.wire_payouts import destination_key, payout_object
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from kassa.domain.instrument import CardRef, PaymentInstrument, PayoutDestination
     from kassa.domain.json import JSON, JSONObject
-    from kassa.domain.money import Money
     from kassa.domain.payment import AcquiringPayment
     from kassa.domain.recurrent import RecurrentToken
-    from kassa.domain.refund import Refund, TransactionInfo
+    from kassa.domain.refund import Refund
     from kassa.domain.split import SplitRule
 
-
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 UTC with microseconds and ``Z``: ``2024-05-27T02:03:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def amount_details(money: Money) -> JSONObject:
-    """``{"amount": minor, "currency": "usd"}``."""
-    return {"amount": money.minor, "currency": money.currency}
-
-
-def _masked_card(card: CardRef) -> JSONObject:
-    return {"brand": card.brand, "last4": card.last4, "bin": card.bin}
-
-
-def instrument(value: PaymentInstrument | PayoutDestination) -> JSONObject:
-    """An instrument or destination as shown on the wire: cards masked to brand, last4, bin."""
-    if isinstance(value, BankCard | VaultedCard | PayoutCard):
-        return {"type": "card", "card": _masked_card(value.card)}
-    if isinstance(value, RecurrentCharge):
-        return {
-            "type": "recurrent",
-            "recurrent": {"token": value.token, "initiator": value.initiator.value},
-        }
-    if isinstance(value, UnprocessedMethod | UnprocessedDestination):
-        return {"type": value.type, **value.data}
-    return destination(value)
-
-
-def destination(value: PayoutDestination) -> JSONObject:
-    """A payout destination other than a card (bank accounts, wallets), masked."""
-    msg = f"no wire form for {type(value).__name__}"
-    raise InternalError(msg)
-
-
-def _transaction_info(info: TransactionInfo) -> JSONObject:
-    return {"rrn": info.rrn, "auth_code": info.auth_code}
+__all__ = [
+    "amount_details",
+    "instrument",
+    "ok_reply",
+    "payment_object",
+    "recurrent_object",
+    "refund_object",
+    "session_object",
+    "session_reply",
+    "timestamp",
+    "webhook_body",
+]
 
 
 def refund_object(refund: Refund) -> JSONObject:
@@ -81,9 +51,10 @@ def refund_object(refund: Refund) -> JSONObject:
     if refund.finished_at is not None:
         out["finished_at"] = timestamp(refund.finished_at)
     out["amount_details"] = amount_details(refund.amount)
+    out["amounts"] = amounts(refund.amount)
     out["is_chargeback"] = refund.is_chargeback
     if refund.transaction_info is not None:
-        out["transaction_info"] = _transaction_info(refund.transaction_info)
+        out["transaction_info"] = transaction_info(refund.transaction_info)
     if refund.has_metadata:
         out["metadata"] = refund.metadata
     return out
@@ -111,24 +82,28 @@ def payment_object(payment: AcquiringPayment) -> JSONObject:
     if payment.finished_at is not None:
         out["finished_at"] = timestamp(payment.finished_at)
     optional: list[tuple[str, JSON]] = [
-        ("customer", payment.customer),
+        ("customer", None if payment.customer is None else customer_object(payment.customer)),
         ("payment_details", instrument(payment.instrument)),
         ("amount_details", amount_details(payment.amount)),
+        ("amounts", amounts(payment.amount)),
         ("participant_details", payment.participant_details),
         ("payment_options", payment.payment_options),
         ("customer_interaction", payment.customer_interaction),
     ]
     out.update({k: v for k, v in optional if v is not None})
-    if payment.refunds:
-        out["refunds"] = [refund_object(r) for r in payment.refunds]
+    out["refunds"] = [refund_object(r) for r in payment.refunds]
     if payment.transaction_info is not None:
-        out["transaction_info"] = _transaction_info(payment.transaction_info)
+        out["transaction_info"] = transaction_info(payment.transaction_info)
     if payment.recurrent is not None:
-        out["recurrent"] = {
+        recurrent: JSONObject = {
             "token": payment.recurrent.token,
             "created_at": timestamp(payment.recurrent.created_at),
-            "type": "recurrent_token",
         }
+        if payment.recurrent.disabled_at is not None:
+            recurrent["finished_at"] = timestamp(payment.recurrent.disabled_at)
+        recurrent["is_active"] = payment.recurrent.disabled_at is None
+        recurrent["type"] = "recurrent_token"
+        out["recurrent"] = recurrent
     if payment.splits:
         out["revenue_split_info"] = [_split(r) for r in payment.splits]
     if payment.has_metadata:
@@ -138,8 +113,27 @@ def payment_object(payment: AcquiringPayment) -> JSONObject:
     return out
 
 
-def _payout_key(version: ApiVersion) -> str:
-    return "payout_details" if version is ApiVersion.V2 else "payment_method"
+def _draft_fields(session: PaymentSession, version: ApiVersion) -> JSONObject:
+    """The operation data given at create, as the session echoes it."""
+    out: JSONObject = {}
+    draft = session.draft
+    if draft.amount is not None:
+        out["amount_details"] = amount_details(draft.amount)
+    if draft.payment_details is not None:
+        out["payment_details"] = instrument(draft.payment_details)
+    if draft.payout_details is not None:
+        out[destination_key(version)] = instrument(draft.payout_details)
+    for name, value in (
+        ("customer", None if draft.customer is None else customer_object(draft.customer)),
+        ("participant_details", draft.participant_details),
+        ("payment_options", draft.payment_options),
+    ):
+        if value is not None:
+            out[name] = value
+    out.update(draft.extra)
+    if draft.has_metadata:
+        out["metadata"] = draft.metadata
+    return out
 
 
 def session_object(session: PaymentSession, version: ApiVersion) -> JSONObject:
@@ -154,26 +148,13 @@ def session_object(session: PaymentSession, version: ApiVersion) -> JSONObject:
         out["finished_at"] = timestamp(session.finished_at)
     if session.next_action is not None:
         out["next_action"] = session.next_action
-    draft = session.draft
-    if draft.amount is not None:
-        out["amount_details"] = amount_details(draft.amount)
-    if draft.payment_details is not None:
-        out["payment_details"] = instrument(draft.payment_details)
-    if draft.payout_details is not None:
-        out[_payout_key(version)] = instrument(draft.payout_details)
-    for name, value in (
-        ("customer", draft.customer),
-        ("participant_details", draft.participant_details),
-        ("payment_options", draft.payment_options),
-    ):
-        if value is not None:
-            out[name] = value
-    out.update(draft.extra)
-    if draft.has_metadata:
-        out["metadata"] = draft.metadata
+    out.update(_draft_fields(session, version))
     if session.payments:
         key = "payment_list" if version is ApiVersion.V2 else "acquiring_payments"
         out[key] = [payment_object(p) for p in session.payments]
+    if session.payouts:
+        key = "payout_list" if version is ApiVersion.V2 else "payments"
+        out[key] = [payout_object(p, version) for p in session.payouts]
     return out
 
 
@@ -187,7 +168,7 @@ def recurrent_object(token: RecurrentToken) -> JSONObject:
     return out
 
 
-def ok_reply(name: str, value: JSONObject) -> bytes:
+def ok_reply(name: str, value: JSON) -> bytes:
     """``{"status": "ok", <name>: value}`` (session, recurrent, info), serialized once."""
     return orjson.dumps({"status": "ok", name: value})
 

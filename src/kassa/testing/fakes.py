@@ -12,7 +12,13 @@ from kassa.adapters.processor.sandbox import SandboxProcessor
 if TYPE_CHECKING:
     from kassa.domain.money import Money
     from kassa.domain.refund import TransactionInfo
-    from kassa.service.ports import Authorization, AuthorizationRequest, RefundAnswer
+    from kassa.service.ports import (
+        Authorization,
+        AuthorizationRequest,
+        PayoutAnswer,
+        PayoutRequest,
+        RefundAnswer,
+    )
 
 
 EPOCH_OF_TESTS = datetime(2024, 5, 27, 2, 3, tzinfo=UTC)
@@ -107,6 +113,16 @@ class FakeProcessor(SandboxProcessor):
         """Record a refund; the sandbox's answer."""
         self.calls.append(("refund", operation_id, amount.minor))
         return await super().refund(key, operation_id, amount)
+
+    async def payout(self, key: str, request: PayoutRequest) -> PayoutAnswer:
+        """Record a payout."""
+        self.calls.append(("payout", request.operation_id, request.amount.minor))
+        return await super().payout(key, request)
+
+    async def verify_fps(self, key: str, operation_id: str, phone: str, bank_id: str) -> bool:
+        """Record an FPS verification."""
+        self.calls.append(("verify", operation_id, 0))
+        return await super().verify_fps(key, operation_id, phone, bank_id)
 
     async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:
         """Record a chargeback notice."""

@@ -132,7 +132,9 @@ class InMemoryStore:
     async def find_session_by_payment(self, payment_id: str) -> PaymentSession | None:
         """The session holding the acquiring payment, or None."""
         for session in self.state.sessions.values():
-            if any(p.id == payment_id for p in session.payments):
+            ops = {p.id for p in session.payments} | {p.id for p in session.payouts}
+            ops |= {r.id for p in session.payments for r in p.refunds}
+            if payment_id in ops:
                 return session
         return None
 
@@ -166,6 +168,15 @@ class InMemoryStore:
             for tx in self.state.ledger
             for p in tx.postings
         ]
+
+    async def account_sums(self, project_id: str, account: str) -> dict[str, int]:
+        """Sum of the project's postings on ``account`` per currency."""
+        sums: dict[str, int] = {}
+        for tx in self.state.ledger:
+            for p in tx.postings:
+                if tx.project_id == project_id and p.account == account:
+                    sums[tx.currency] = sums.get(tx.currency, 0) + p.amount
+        return sums
 
     async def balances(self) -> list[Balance]:
         """Every balance row."""

@@ -64,9 +64,11 @@ def disable_recurrent_statement(token: RecurrentToken) -> Stmt:
 
 
 async def find_session_by_payment(driver: Driver, payment_id: str) -> PaymentSession | None:
-    """The session holding the payment (one indexed look-up on ``sessions.payment_id``)."""
+    """The session holding the operation (payment, refund or payout), by its index row."""
+    columns = ", ".join(f"s.{c.strip()}" for c in session_rows.SESSION_COLUMNS.split(","))
     found = await driver.fetch(
-        f"SELECT {session_rows.SESSION_COLUMNS} FROM sessions WHERE payment_id = ?",
+        f"SELECT {columns} FROM session_operations o JOIN sessions s ON s.id = o.session_id "
+        "WHERE o.operation_id = ?",
         (payment_id,),
     )
     return session_rows.session_from_row(found[0]) if found else None

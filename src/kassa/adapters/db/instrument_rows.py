@@ -12,6 +12,7 @@ from kassa.domain.instrument import (
     BankCard,
     CardRef,
     FasterPaymentAccount,
+    FpsVerification,
     GlobalBankAccount,
     GlobalWallet,
     PayoutCard,
@@ -69,53 +70,61 @@ def _sealed_from_json(data: dict[str, Any] | None) -> Sealed | None:
     return None if data is None else Sealed(data["last4"], data["ciphertext"])
 
 
-def instrument_to_json(  # noqa: PLR0911 - one return per kind
-    value: PaymentInstrument | PayoutDestination | None,
-) -> JSONObject | None:
-    """A stored instrument or destination, tagged by its ``kind``."""
-    if value is None:
-        return None
-    if isinstance(value, BankCard | VaultedCard | PayoutCard):
-        kind = {BankCard: "bank_card", VaultedCard: "vaulted_card", PayoutCard: "payout_card"}
-        return {"kind": kind[type(value)], "card": card_to_json(value.card)}
-    if isinstance(value, RecurrentCharge):
-        out: JSONObject = {
-            "kind": "recurrent",
-            "token": value.token,
-            "initiator": value.initiator.value,
-        }
-        if value.card is not None:
-            out["card"] = card_to_json(value.card)
-        return out
-    if isinstance(value, UnprocessedMethod | UnprocessedDestination):
-        kind_name = "method" if isinstance(value, UnprocessedMethod) else "destination"
-        return {"kind": kind_name, "type": value.type, "data": value.data}
-    if isinstance(value, GlobalBankAccount):
-        account: JSONObject = {"kind": "global_bank_account", "description": value.description}
-        for name in (
-            "swift_bic_code",
-            "sort_code",
-            "routing_code",
-            "account_type",
-            "branch_number",
-        ):
-            account[name] = getattr(value, name)
-        for name in _SEALED:
-            account[name] = _sealed_to_json(getattr(value, name))
-        return account
-    if isinstance(value, FasterPaymentAccount):
-        return {
-            "kind": "fps_account",
-            "phone": _sealed_to_json(value.phone),
-            "bank_id": value.bank_id,
-            "description": value.description,
-        }
-    return {
-        "kind": "global_wallet",
-        "name": value.name,
-        "description": value.description,
-        "msisdn": _sealed_to_json(value.msisdn),
+def _card_kind(kind: str) -> Callable[[Any], JSONObject]:
+    return lambda v: {"kind": kind, "card": card_to_json(v.card)}
+
+
+def _recurrent_to_json(value: RecurrentCharge) -> JSONObject:
+    out: JSONObject = {
+        "kind": "recurrent",
+        "token": value.token,
+        "initiator": value.initiator.value,
     }
+    if value.card is not None:
+        out["card"] = card_to_json(value.card)
+    return out
+
+
+def _account_to_json(value: GlobalBankAccount) -> JSONObject:
+    account: JSONObject = {"kind": "global_bank_account", "description": value.description}
+    for name in ("swift_bic_code", "sort_code", "routing_code", "account_type", "branch_number"):
+        account[name] = getattr(value, name)
+    for name in _SEALED:
+        account[name] = _sealed_to_json(getattr(value, name))
+    return account
+
+
+_WRITERS: dict[type, Callable[[Any], JSONObject]] = {
+    BankCard: _card_kind("bank_card"),
+    VaultedCard: _card_kind("vaulted_card"),
+    PayoutCard: _card_kind("payout_card"),
+    RecurrentCharge: _recurrent_to_json,
+    UnprocessedMethod: lambda v: {"kind": "method", "type": v.type, "data": v.data},
+    UnprocessedDestination: lambda v: {"kind": "destination", "type": v.type, "data": v.data},
+    GlobalBankAccount: _account_to_json,
+    FasterPaymentAccount: lambda v: {
+        "kind": "fps_account",
+        "phone": _sealed_to_json(v.phone),
+        "bank_id": v.bank_id,
+        "description": v.description,
+    },
+    FpsVerification: lambda v: {
+        "kind": "fps_verification",
+        "phone": _sealed_to_json(v.phone),
+        "bank_id": v.bank_id,
+    },
+    GlobalWallet: lambda v: {
+        "kind": "global_wallet",
+        "name": v.name,
+        "description": v.description,
+        "msisdn": _sealed_to_json(v.msisdn),
+    },
+}
+
+
+def instrument_to_json(value: PaymentInstrument | PayoutDestination | None) -> JSONObject | None:
+    """A stored instrument or destination, tagged by its ``kind``."""
+    return None if value is None else _WRITERS[type(value)](value)
 
 
 def _legacy_instrument(data: dict[str, Any]) -> PaymentInstrument | PayoutDestination:
@@ -143,7 +152,7 @@ def _recurrent(data: dict[str, Any]) -> RecurrentCharge:
 
 def _global_account(data: dict[str, Any]) -> GlobalBankAccount:
     return GlobalBankAccount(
-        description=data["description"],
+        description=data.get("description"),
         iban=_sealed_from_json(data.get("iban")),
         swift_bic_code=data.get("swift_bic_code"),
         account_number=_sealed_from_json(data.get("account_number")),
@@ -155,14 +164,6 @@ def _global_account(data: dict[str, Any]) -> GlobalBankAccount:
     )
 
 
-def _sealed(data: dict[str, Any], name: str) -> Sealed:
-    value = _sealed_from_json(data[name])
-    if value is None:
-        msg = f"stored destination has no {name}"
-        raise TypeError(msg)
-    return value
-
-
 _READERS: dict[str, Callable[[dict[str, Any]], PaymentInstrument | PayoutDestination]] = {
     "bank_card": lambda d: BankCard(card_from_json(d["card"])),
     "vaulted_card": lambda d: VaultedCard(card_from_json(d["card"])),
@@ -172,9 +173,14 @@ _READERS: dict[str, Callable[[dict[str, Any]], PaymentInstrument | PayoutDestina
     "destination": lambda d: UnprocessedDestination(d["type"], d.get("data") or {}),
     "global_bank_account": _global_account,
     "fps_account": lambda d: FasterPaymentAccount(
-        _sealed(d, "phone"), d["bank_id"], d["description"]
+        _sealed_from_json(d.get("phone")), d.get("bank_id"), d.get("description")
     ),
-    "global_wallet": lambda d: GlobalWallet(d["name"], d["description"], _sealed(d, "msisdn")),
+    "fps_verification": lambda d: FpsVerification(
+        _sealed_from_json(d.get("phone")), d.get("bank_id")
+    ),
+    "global_wallet": lambda d: GlobalWallet(
+        d.get("name"), d.get("description"), _sealed_from_json(d.get("msisdn"))
+    ),
 }
 
 

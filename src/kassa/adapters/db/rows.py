@@ -13,6 +13,7 @@ from kassa.adapters.db.instrument_rows import (
     payment_instrument_from_json,
 )
 from kassa.domain.money import Money
+from kassa.domain.operation import CallKind, PendingCall
 from kassa.domain.project import Project, ProjectSettings
 from kassa.domain.session import SessionDraft
 
@@ -48,6 +49,27 @@ def opt_from_us(value: int | None) -> datetime | None:
 def dumps(value: object) -> str:
     """Compact JSON text for a ``doc`` column."""
     return orjson.dumps(value).decode("utf-8")
+
+
+def call_to_json(call: PendingCall | None) -> JSONObject | None:
+    """A pending processor call as stored in its operation."""
+    if call is None:
+        return None
+    return {
+        "kind": call.kind.value,
+        "key": call.key,
+        "amount": call.amount,
+        "recover_at": to_us(call.recover_at),
+    }
+
+
+def call_from_json(data: dict[str, Any] | None) -> PendingCall | None:
+    """Inverse of ``call_to_json``."""
+    if data is None:
+        return None
+    return PendingCall(
+        CallKind(data["kind"]), data["key"], int(data["amount"]), from_us(data["recover_at"])
+    )
 
 
 def money_to_json(value: Money | None) -> JSONObject | None:

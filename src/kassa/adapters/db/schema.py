@@ -194,3 +194,14 @@ processor_calls = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_processor_calls_operation", "operation_id"),
 )
+
+# Every operation id of a session (payments, refunds, payouts) → its session: the 3DS page,
+# chargebacks and the dashboard find a session by any operation it holds, in one look-up.
+session_operations = sa.Table(
+    "session_operations",
+    metadata,
+    sa.Column("operation_id", sa.Text, primary_key=True),
+    sa.Column("session_id", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Index("ix_session_operations_session", "session_id"),
+)

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 
 from kassa.adapters.db.instrument_rows import instrument_to_json, payment_instrument_from_json
+from kassa.adapters.db.payout_rows import payout_from_json, payout_to_json
 from kassa.adapters.db.rows import (
+    call_from_json,
+    call_to_json,
     draft_from_json,
     draft_to_json,
     dumps,
@@ -21,7 +24,7 @@ from kassa.adapters.db.rows import (
     opt_to_us,
     to_us,
 )
-from kassa.domain.operation import Awaiting, CallKind, PendingCall
+from kassa.domain.operation import Awaiting
 from kassa.domain.payment import (
     AcquiringPayment,
     PaymentError,
@@ -70,27 +73,6 @@ def refund_from_json(data: dict[str, Any]) -> Refund:
         has_metadata=bool(data.get("has_metadata")),
         transaction_info=_tx_from_json(data.get("transaction_info")),
         call=call_from_json(data.get("call")),
-    )
-
-
-def call_to_json(call: PendingCall | None) -> JSONObject | None:
-    """A pending processor call as stored in its operation."""
-    if call is None:
-        return None
-    return {
-        "kind": call.kind.value,
-        "key": call.key,
-        "amount": call.amount,
-        "recover_at": to_us(call.recover_at),
-    }
-
-
-def call_from_json(data: dict[str, Any] | None) -> PendingCall | None:
-    """Inverse of ``call_to_json``."""
-    if data is None:
-        return None
-    return PendingCall(
-        CallKind(data["kind"]), data["key"], int(data["amount"]), from_us(data["recover_at"])
     )
 
 
@@ -161,7 +143,11 @@ def payment_to_json(payment: AcquiringPayment) -> JSONObject:
         "refunds": [refund_to_json(r) for r in payment.refunds],
         "recurrent": None
         if recurrent is None
-        else {"token": recurrent.token, "created_at": to_us(recurrent.created_at)},
+        else {
+            "token": recurrent.token,
+            "created_at": to_us(recurrent.created_at),
+            "disabled_at": opt_to_us(recurrent.disabled_at),
+        },
         "splits": [_split_to_json(s) for s in payment.splits],
     }
 
@@ -202,7 +188,11 @@ def payment_from_json(data: dict[str, Any]) -> AcquiringPayment:
         refunds=tuple(refund_from_json(r) for r in data.get("refunds", [])),
         recurrent=None
         if recurrent is None
-        else RecurrentInfo(recurrent["token"], from_us(recurrent["created_at"])),
+        else RecurrentInfo(
+            recurrent["token"],
+            from_us(recurrent["created_at"]),
+            opt_from_us(recurrent.get("disabled_at")),
+        ),
         splits=tuple(_split_from_json(s) for s in data.get("splits", [])),
     )
 
@@ -221,6 +211,8 @@ def session_doc(session: PaymentSession) -> str:
         ]
     if session.payments:
         doc["payments"] = [payment_to_json(p) for p in session.payments]
+    if session.payouts:
+        doc["payouts"] = [payout_to_json(p) for p in session.payouts]
     return dumps(doc)
 
 
@@ -263,6 +255,7 @@ def session_from_row(row: Sequence[Any]) -> PaymentSession:
         next_action=doc.get("next_action"),
         deadline_at=opt_from_us(row[7]),
         payments=tuple(payment_from_json(p) for p in doc.get("payments", [])),
+        payouts=tuple(payout_from_json(p) for p in doc.get("payouts", [])),
         replies=tuple(
             ReplyTo(r["key"], r["owner"], ApiVersion(r["api_version"]))
             for r in doc.get("replies", [])

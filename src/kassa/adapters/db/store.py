@@ -188,6 +188,15 @@ class SqlStore:
         """Every ledger posting with its transaction's context."""
         return await acquiring_sql.ledger_entries(self.driver)
 
+    async def account_sums(self, project_id: str, account: str) -> dict[str, int]:
+        """Sum of the project's postings on ``account`` per currency (an indexed scan)."""
+        found = await self.driver.fetch(
+            "SELECT currency, SUM(amount) FROM ledger_postings WHERE project_id = ? "
+            "AND account = ? GROUP BY currency",
+            (project_id, account),
+        )
+        return {str(currency): int(total) for currency, total in found}
+
     async def balances(self) -> list[Balance]:
         """Every stored balance row of an internal account."""
         return await acquiring_sql.balances(self.driver)

@@ -98,6 +98,23 @@ class SqlUnitOfWork:
                 session_rows.session_params(session),
             ),
         )
+        self._index_operations(session)
+
+    def _index_operations(self, session: PaymentSession) -> None:
+        """One statement listing every operation id of the session (new ones are added)."""
+        ids = [p.id for p in session.payments]
+        ids += [r.id for p in session.payments for r in p.refunds]
+        ids += [p.id for p in session.payouts]
+        if ids:
+            marks = ", ".join("(?, ?, ?)" for _ in ids)
+            params = [v for op_id in ids for v in (op_id, session.id, session.project_id)]
+            self._stmts.append(
+                Stmt(
+                    "INSERT INTO session_operations (operation_id, session_id, project_id) "
+                    f"VALUES {marks} ON CONFLICT (operation_id) DO NOTHING",
+                    params,
+                ),
+            )
 
     def update_session(self, session: PaymentSession) -> None:
         """Write the session if nobody changed it since it was loaded; bump its version."""
@@ -119,6 +136,7 @@ class SqlUnitOfWork:
                 expect=1,
             ),
         )
+        self._index_operations(session)
 
     def add_vault_entry(self, entry: VaultEntry) -> None:
         """Store an encrypted card per project and hash.

@@ -76,3 +76,31 @@ def references(operation_id: str) -> tuple[str, str]:
     """Deterministic ``(rrn, auth_code)`` for an operation: 12 and 6 digits."""
     digest = int.from_bytes(hashlib.sha256(operation_id.encode()).digest()[:8], "big")
     return f"{digest % 10**12:012d}", f"{(digest // 10**12) % 10**6:06d}"
+
+
+PAYOUT_DECLINES: Final[dict[str, tuple[str, str]]] = {
+    pan: DECLINES[pan] for pan in ("4000000000000002", "4000000000009995", "4000000000000119")
+}
+ACCOUNT_NOT_FOUND: Final = ("account_not_found", "account not found")
+FPS_UNREGISTERED_SUFFIX: Final = "0000"
+FPS_BANKS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("100000000069", "Sandbox Bank", "Песочный банк"),
+    ("100000000004", "Sandbox Savings Bank", "Песочный сберегательный банк"),
+    ("100000000008", "Sandbox Digital Bank", "Песочный цифровой банк"),
+)
+
+
+def payout_decision(kind: str, identifier: str) -> tuple[str, str] | None:
+    """The sandbox rail's refusal ``(code, description)`` for a payout, or None if it pays.
+
+    Cards: the payment declines that apply to payouts (``…0002``, ``…9995``, ``…0119``).
+    Accounts, FPS phones, wallets: an identifier ending in ``0002`` is ``account_not_found``.
+    """
+    if kind == "card":
+        return PAYOUT_DECLINES.get(identifier)
+    return ACCOUNT_NOT_FOUND if identifier.endswith("0002") else None
+
+
+def fps_registered(phone: str) -> bool:
+    """A sandbox phone is registered in FPS unless it ends in ``0000``."""
+    return not phone.endswith(FPS_UNREGISTERED_SUFFIX)

@@ -12,16 +12,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kassa.adapters.processor.rules import decide, needs_challenge, references
+from kassa.adapters.processor.rules import (
+    FPS_BANKS,
+    decide,
+    fps_registered,
+    needs_challenge,
+    payout_decision,
+    references,
+)
 from kassa.domain.errors import InternalError
+from kassa.domain.money import Money
 from kassa.domain.refund import TransactionInfo
-from kassa.service.ports import Authorization, Decision, Outcome, ProcessorRecord, RefundAnswer
+from kassa.service.ports import (
+    Authorization,
+    Decision,
+    FpsBank,
+    Outcome,
+    PayoutAnswer,
+    ProcessorRecord,
+    RefundAnswer,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from kassa.domain.money import Money
-    from kassa.service.ports import AuthorizationRequest, Clock
+    from kassa.service.ports import AuthorizationRequest, Clock, PayoutRequest
 
 DONE = "done"
 
@@ -127,6 +142,35 @@ class SandboxProcessor:
         answer = {"outcome": "accepted", "rrn": rrn, "auth_code": auth_code}
         stored = await self._act(key, "refund", operation_id, amount, answer)
         return RefundAnswer(stored["outcome"] == "accepted", _info(stored))
+
+    async def payout(self, key: str, request: PayoutRequest) -> PayoutAnswer:
+        """Pay out, or refuse by the sandbox rules (``rules.payout_decision``)."""
+        refused = payout_decision(request.kind.value, request.identifier)
+        answer: dict[str, Any] = {"outcome": "declined" if refused else "accepted"}
+        if refused:
+            answer |= {"code": refused[0], "description": refused[1]}
+        else:
+            rrn, auth_code = references(request.operation_id)
+            answer |= {"rrn": rrn, "auth_code": auth_code}
+        stored = await self._act(key, "payout", request.operation_id, request.amount, answer)
+        return PayoutAnswer(
+            stored["outcome"] == "accepted",
+            _info(stored),
+            stored.get("code"),
+            stored.get("description"),
+        )
+
+    async def verify_fps(self, key: str, operation_id: str, phone: str, bank_id: str) -> bool:
+        """Registered unless the phone ends in 0000 (``bank_id`` was checked against the list)."""
+        del bank_id
+        outcome = "registered" if fps_registered(phone) else "unregistered"
+        zero = Money(0, "rub")
+        stored = await self._act(key, "verify", operation_id, zero, {"outcome": outcome})
+        return bool(stored["outcome"] == "registered")
+
+    async def fps_banks(self) -> list[FpsBank]:
+        """The sandbox's fixed FPS bank list."""
+        return [FpsBank(*bank) for bank in FPS_BANKS]
 
     async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:
         """Simulate the scheme charging ``amount`` of the payment back."""

@@ -10,7 +10,7 @@ from kassa.api.routes.session import BOTH, RESPONSES
 from kassa.api.schemas.payment import CaptureRequest, PaymentInitRequest, PaymentStartRequest
 from kassa.api.schemas.session import SessionIdRequest
 from kassa.domain.session import ApiVersion
-from kassa.service import payments
+from kassa.service import payments, session_actions
 from kassa.service.commands import CapturePayment, SessionAction, StartPayment
 
 if TYPE_CHECKING:
@@ -36,13 +36,13 @@ async def _start(call: Call, body: PaymentStartRequest) -> Reply:
 async def _confirm(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda: payments.confirm(call.deps, project, cmd))
+    return await idempotent(call, lambda: session_actions.confirm(call.deps, project, cmd))
 
 
 async def _cancel(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda: payments.cancel(call.deps, project, cmd))
+    return await idempotent(call, lambda: session_actions.cancel(call.deps, project, cmd))
 
 
 async def _capture(call: Call, body: CaptureRequest) -> Reply:

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -166,56 +165,10 @@ class PayoutCardMethod(WireModel):
     card: PayoutCard
 
 
-def _named_object(kind_key: str) -> BeforeValidator:
-    """``[]`` reads as ``{}`` for the object itself and for the object its ``kind_key`` names.
-
-    PHP clients send an empty object as ``[]``: ``{"system_type": "upi", "upi": []}``.
-    """
-
-    def convert(value: Any) -> Any:  # noqa: ANN401 - raw JSON
-        if value == []:
-            return {}
-        if isinstance(value, dict):
-            kind = value.get(kind_key)
-            if isinstance(kind, str) and value.get(kind) == []:
-                return {**value, kind: {}}
-        return value
-
-    return BeforeValidator(convert)
-
-
-class BankAccountMethod(OpenModel):
-    """Payout to a bank account: ``system_type`` names the nested object."""
-
-    type: Literal["bank_account"]
-    bank_account: Annotated[dict[str, Any], _named_object("system_type")]
-
-    @model_validator(mode="after")
-    def _system_present(self) -> BankAccountMethod:
-        system = self.bank_account.get("system_type")
-        if not isinstance(system, str) or not isinstance(self.bank_account.get(system), dict):
-            msg = "bank_account.system_type must name an object given beside it"
-            raise ValueError(msg)  # noqa: TRY004 - pydantic turns ValueError into a field error
-        return self
-
-
-class WalletMethod(OpenModel):
-    """Payout to an e-wallet: ``type`` names the nested object."""
-
-    type: Literal["wallet"]
-    wallet: Annotated[dict[str, Any], _named_object("type")]
-
-
 class OtherPayoutMethod(OpenModel):
     """Payout destinations accepted and stored as given."""
 
     type: Literal["crypto_wallet", "tax"]
-
-
-PaymentMethod = Annotated[
-    PayoutCardMethod | BankAccountMethod | WalletMethod | OtherPayoutMethod,
-    Field(discriminator="type"),
-]
 
 
 class Contact(OpenModel):

@@ -11,10 +11,10 @@ from kassa.api.schemas.common import (
     Customer,
     ParticipantDetails,
     PaymentDetails,
-    PaymentMethod,
     PaymentOptions,
     WireModel,
 )
+from kassa.api.schemas.destinations import PaymentMethod  # noqa: TC001 - pydantic needs it
 from kassa.api.schemas.objects import AcquiringPaymentOut  # noqa: TC001 - pydantic needs it
 
 # Fields of Bank 131's request model that kassa stores and echoes without acting on them.

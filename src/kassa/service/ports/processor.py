@@ -59,6 +59,44 @@ class RefundAnswer:
     description: str | None = None
 
 
+class PayeeKind(StrEnum):
+    """What a payout is sent to."""
+
+    CARD = "card"
+    BANK_ACCOUNT = "bank_account"
+    FPS = "faster_payment_system"
+    WALLET = "wallet"
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRequest:
+    """A payout as the rail sees it; ``identifier`` (card, account, phone) is clear only here."""
+
+    operation_id: str
+    kind: PayeeKind
+    identifier: str = field(repr=False)
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutAnswer:
+    """The rail's answer: paid out (with references) or refused with a code."""
+
+    accepted: bool
+    transaction_info: TransactionInfo | None = None
+    code: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FpsBank:
+    """A bank of the Faster Payment System, as ``fps/banks`` lists it."""
+
+    id: str
+    eng_name: str
+    ru_name: str
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessorRecord:
     """One call as the processor itself recorded it (its settlement report, in effect).
@@ -97,6 +135,18 @@ class Processor(Protocol):
 
     async def refund(self, key: str, operation_id: str, amount: Money) -> RefundAnswer:
         """Return ``amount`` of a captured payment to the card (``operation_id``: the refund)."""
+        ...
+
+    async def payout(self, key: str, request: PayoutRequest) -> PayoutAnswer:
+        """Pay ``request.amount`` out to the payee (the money was reserved in kassa first)."""
+        ...
+
+    async def verify_fps(self, key: str, operation_id: str, phone: str, bank_id: str) -> bool:
+        """Whether the phone is registered in the Faster Payment System at ``bank_id``."""
+        ...
+
+    async def fps_banks(self) -> list[FpsBank]:
+        """The banks an FPS payout or verification may name (a read, no side effect)."""
         ...
 
     async def chargeback(self, key: str, operation_id: str, amount: Money) -> TransactionInfo:

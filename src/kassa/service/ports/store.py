@@ -166,7 +166,7 @@ class Store(Protocol):
         ...
 
     async def find_session_by_payment(self, payment_id: str) -> PaymentSession | None:
-        """Return the session holding the acquiring payment ``payment_id``, or None."""
+        """Return the session holding the operation ``payment_id`` (a payment, refund or payout)."""
         ...
 
     async def sessions_due(self, now: datetime, limit: int) -> list[PaymentSession]:
@@ -179,6 +179,10 @@ class Store(Protocol):
 
     async def ledger_entries(self) -> list[LedgerEntry]:
         """Return every posting with its transaction's context, in insertion order."""
+        ...
+
+    async def account_sums(self, project_id: str, account: str) -> dict[str, int]:
+        """Return the sum of the project's postings on ``account`` per currency."""
         ...
 
     async def balances(self) -> list[Balance]:
