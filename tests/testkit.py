@@ -111,8 +111,9 @@ class SignedClient:
         idempotency_key: str | None = None,
         headers: dict[str, str] | None = None,
         key: rsa.RSAPrivateKey | None = None,
+        http_method: str = "POST",
     ) -> httpx.Response:
-        """POST ``/api/<version>/<method>`` signed with the project's key."""
+        """POST (or ``http_method``) ``/api/<version>/<method>`` signed with the project's key."""
         raw = encode(body)
         sent = {
             "Content-Type": "application/json",
@@ -122,7 +123,9 @@ class SignedClient:
         if idempotency_key is not None:
             sent["X-PARTNER-IDEMPOTENCY-KEY"] = idempotency_key
         sent.update(headers or {})
-        return await self.http.post(f"/api/{version}/{method}", content=raw, headers=sent)
+        return await self.http.request(
+            http_method, f"/api/{version}/{method}", content=raw, headers=sent
+        )
 
     async def ok(self, method: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
         """POST and assert a 200 ``status: ok`` answer; return the parsed body."""

@@ -120,7 +120,7 @@ async def test_start_values_win_over_create_values_over_http(open_shop: Any) -> 
     assert payment["status"] == "pending"
     assert payment["payment_details"]["card"]["last4"] == "4242"
     assert payment["amount_details"] == {"amount": 700, "currency": "usd"}
-    assert payment["customer"] == {"reference": "from-create"}
+    assert payment["customer"] == {"reference": "from-create", "contacts": []}
     assert payment["payment_options"] == {"return_url": "https://shop.example/create"}
     [hook] = await shop.webhooks(sid, "ready_to_confirm")
     assert hook["session"]["acquiring_payments"][0]["amount_details"]["amount"] == 700

@@ -25,6 +25,20 @@ from kassa.api.schemas.payment import (
     TokenInfoRequest,
     TokenInfoResponse,
 )
+from kassa.api.schemas.payout import (
+    ChargebackRequest,
+    FpsBanksRequest,
+    FpsBanksResponse,
+    FpsVerificationV1,
+    FpsVerificationV2,
+    MultiInitRequest,
+    PayoutInitV1,
+    PayoutInitV2,
+    PayoutStartV1,
+    PayoutStartV2,
+    WalletBalanceRequest,
+    WalletBalanceResponse,
+)
 from kassa.api.schemas.session import (
     SessionCreateV1,
     SessionCreateV2,
@@ -63,6 +77,17 @@ METHODS: list[tuple[str, type[BaseModel], type[BaseModel]]] = [
     ("/api/v1/recurrent/status", RecurrentRequest, RecurrentResponse),
     ("/api/v1/recurrent/disable", RecurrentRequest, RecurrentResponse),
     ("/api/v1/token/info", TokenInfoRequest, TokenInfoResponse),
+    ("/api/v1/session/init/payout", PayoutInitV1, SessionResponseV1),
+    ("/api/v2/session/init/payout", PayoutInitV2, SessionResponseV2),
+    ("/api/v1/session/start/payout", PayoutStartV1, SessionResponseV1),
+    ("/api/v2/session/start/payout", PayoutStartV2, SessionResponseV2),
+    ("/api/v2/session/multi/init", MultiInitRequest, SessionResponseV2),
+    ("/api/v1/fps/customer_verification", FpsVerificationV1, SessionResponseV1),
+    ("/api/v2/fps/customer_verification", FpsVerificationV2, SessionResponseV2),
+    ("/api/v1/fps/banks", FpsBanksRequest, FpsBanksResponse),
+    ("/api/v1/wallet/balance", WalletBalanceRequest, WalletBalanceResponse),
+    ("/api/v1/session/chargeback", ChargebackRequest, SessionResponseV1),
+    ("/api/v2/session/chargeback", ChargebackRequest, SessionResponseV2),
 ]
 
 
@@ -295,10 +320,66 @@ async def test_real_answers_of_every_method_match_the_served_document(server: Ka
             },
         )
         await api.ok("recurrent/disable", {"recurrent": {"token": token}})
+        await _payout_methods(api, server, project)
     finally:
         await client.aclose()
         await capturing.aclose()
     assert api.seen | hold.seen == {path for path, _, _ in METHODS}
+
+
+async def _payout_methods(api: Checked, server: KassaServer, project: Any) -> None:
+    """Every payout method, v1 and v2, against the document."""
+    from kassa.adapters.clock import SystemClock
+    from kassa.domain.money import Money
+    from kassa.service.wallet import topup
+
+    store = await open_store(server.database_url)
+    try:
+        await topup(store, SystemClock(), project.id, Money(100000, "usd"))
+        await topup(store, SystemClock(), project.id, Money(100000, "rub"))
+    finally:
+        await store.close()
+    recipient = {"recipient": {"full_name": "John Johnson"}}
+    iban = {"description": "rent", "iban": "GB82WEST12345698765432"}
+    account = {"type": "bank_account", "bank_account": {"system_type": "global", "global": iban}}
+    check = {
+        "type": "bank_account",
+        "bank_account": {
+            "system_type": "faster_payment_system_verification",
+            "faster_payment_system_verification": {
+                "phone": "79261234567",
+                "bank_id": "100000000069",
+            },
+        },
+    }
+    amount = {"amount": 1000, "currency": "usd"}
+    for version, name in (("v1", "payment_method"), ("v2", "payout_details")):
+        body = {name: account, "amount_details": amount, "participant_details": recipient}
+        init = await api.ok("session/init/payout", body, version)
+        await api.ok("session/confirm", {"session_id": init["session"]["id"]}, version)
+        draft = await api.ok("session/create", {}, version)
+        await api.ok(
+            "session/start/payout", {"session_id": draft["session"]["id"], **body}, version
+        )
+        empty = await api.ok("session/create", {}, version)
+        verified = {"session_id": empty["session"]["id"], name: check}
+        await api.ok("fps/customer_verification", verified, version)
+        paid = await api.ok(
+            "session/init/payment",
+            {k: v for k, v in FULL.items() if k != "revenue_split_info"},
+            version,
+        )
+        await api.ok("session/confirm", {"session_id": paid["session"]["id"]}, version)
+        await api.ok("session/chargeback", {"session_id": paid["session"]["id"]}, version)
+    multi = {
+        "payment_list": [],
+        "payout_list": [
+            {"payout_details": account, "amount_details": amount, "participant_details": recipient}
+        ],
+    }
+    await api.ok("session/multi/init", multi, "v2")
+    await api.ok("fps/banks", {})
+    await api.ok("wallet/balance", {"request_datetime": "2026-12-01T00:00:00+00:00"})
 
 
 def test_the_walker_rejects_undocumented_fields_and_wrong_types(document):

@@ -149,7 +149,7 @@ async def test_start_payment_on_created_session_lets_start_values_win(open_kassa
     )
     payment = started["session"]["acquiring_payments"][0]
     assert payment["amount_details"] == {"amount": 700, "currency": "usd"}
-    assert payment["customer"] == {"reference": "from-create"}
+    assert payment["customer"] == {"reference": "from-create", "contacts": []}
     assert payment["metadata"] == "create"
     await kassa.error("session/start/payment", {"session_id": sid}, 409, "invalid_session_status")
 

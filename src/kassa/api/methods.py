@@ -167,24 +167,26 @@ def register(
 
         endpoint = _endpoint(runtime, handler, model, route, version)
 
-        app.add_api_route(
-            route,
-            endpoint,
-            methods=list(http_methods),
-            summary=summary,
-            name=f"{version}:{path}",
-            response_model=response_models[version],
-            responses=_ERRORS,
-            tags=[version],
-            openapi_extra={
-                "parameters": _HEADERS,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+        for http in http_methods:  # one route per HTTP method: unique OpenAPI operation ids
+            app.add_api_route(
+                route,
+                endpoint,
+                methods=[http],
+                summary=summary,
+                name=f"{version}:{path}" if http == "POST" else f"{version}:{path}:{http.lower()}",
+                operation_id=f"{version}_{path.replace('/', '_')}_{http.lower()}",
+                response_model=response_models[version],
+                responses=_ERRORS,
+                tags=[version],
+                openapi_extra={
+                    "parameters": _HEADERS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                            },
                         },
                     },
                 },
-            },
-        )
+            )

@@ -15,7 +15,11 @@ from kassa.api.schemas.common import (
     WireModel,
 )
 from kassa.api.schemas.destinations import PaymentMethod  # noqa: TC001 - pydantic needs it
-from kassa.api.schemas.objects import AcquiringPaymentOut  # noqa: TC001 - pydantic needs it
+from kassa.api.schemas.objects import (  # noqa: TC001 - pydantic needs them
+    AcquiringPaymentOut,
+    PayoutOutV1,
+    PayoutOutV2,
+)
 
 # Fields of Bank 131's request model that kassa stores and echoes without acting on them.
 PASSTHROUGH = ("fiscalization_details", "custom_routing", "revenue_split_info", "payment_metadata")
@@ -102,7 +106,7 @@ class PaymentSessionV1(_SessionOut):
 
     payment_method: dict[str, Any] | None = None
     acquiring_payments: list[AcquiringPaymentOut] | None = None
-    payments: list[dict[str, Any]] | None = None
+    payments: list[PayoutOutV1] | None = None
 
 
 class PaymentSessionV2(_SessionOut):
@@ -110,7 +114,7 @@ class PaymentSessionV2(_SessionOut):
 
     payout_details: dict[str, Any] | None = None
     payment_list: list[AcquiringPaymentOut] | None = None
-    payout_list: list[dict[str, Any]] | None = None
+    payout_list: list[PayoutOutV2] | None = None
 
 
 class SessionResponseV1(BaseModel):
