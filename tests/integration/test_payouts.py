@@ -321,3 +321,86 @@ async def test_wallet_balance_needs_a_request_datetime_with_an_offset(open_kassa
         "wallet/balance", {"request_datetime": "2024-04-10T19:53:00"}, 400, "invalid_request"
     )
     assert said.startswith("request_datetime")
+
+
+BAD = [
+    ({"amount_details": {"amount": 0, "currency": "usd"}}, 400, "amount_details.amount"),
+    ({"amount_details": {"amount": -5, "currency": "usd"}}, 400, "amount_details.amount"),
+    ({"amount_details": {"amount": 1.5, "currency": "usd"}}, 400, "amount_details.amount"),
+    ({"amount_details": {"amount": "100", "currency": "usd"}}, 400, "amount_details.amount"),
+    ({"amount_details": {"amount": 100, "currency": "xyz"}}, 400, "amount_details.currency"),
+    ({"amount_details": {"amount": 100, "currency": "eur"}}, 422, "the eur payout wallet"),
+    ({"payment_method": card("4242424242424241")}, 400, "payment_method.card.bank_card.number"),
+    (
+        {"payment_method": account(iban="GB82WEST12345698765431")},
+        400,
+        "payment_method.bank_account.global.iban",
+    ),
+    (
+        {"payment_method": account(description=None)},
+        400,
+        "payment_method.bank_account.global.description",
+    ),
+    ({"payment_method": account(iban=None)}, 400, "payment_method.bank_account.global: one of"),
+    (
+        {
+            "payment_method": {
+                "type": "bank_account",
+                "bank_account": {"system_type": "upi", "upi": {}},
+            }
+        },
+        400,
+        "payment_method.bank_account.system_type",
+    ),
+    ({"payment_method": wallet(msisdn=None)}, 400, "payment_method.wallet.global.msisdn"),
+    (
+        {"participant_details": {"recipient": {"first_name": "Ann"}}},
+        400,
+        "participant_details.recipient.full_name",
+    ),
+    (
+        {
+            "participant_details": {
+                "recipient": {"full_name": "A"},
+                "sender": {"company_name": "12345"},
+            }
+        },
+        400,
+        "participant_details.sender.company_name",
+    ),
+    (
+        {
+            "participant_details": {
+                "recipient": {"full_name": "A"},
+                "sender": {"registration_number": "1" * 65},
+            }
+        },
+        400,
+        "participant_details.sender.registration_number",
+    ),
+    ({"payout_details": card()}, 400, "payout_details: not a field in this API version"),
+    (
+        {"payment_method": {"type": "crypto_wallet", "crypto_wallet": {}}},
+        400,
+        "payment_method.type: the sandbox pays out",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "says"), BAD, ids=[b[2] for b in BAD])
+async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
+    open_kassa: Any, change: dict[str, Any], status: int, says: str
+) -> None:
+    """Each bad amount, currency, destination or participant: a clear 400/422, no row."""
+    k: Kassa = await open_kassa()
+    await k.topup(5000)
+    before = await table_counts(k.database_url)
+    body = {**payout_body(), **change}
+    if "payout_details" in change:
+        del body["payment_method"]
+    response = await k.post(
+        "session/init/payout", {k2: v for k2, v in body.items() if v is not None}
+    )
+    assert response.status_code == status, response.text
+    assert says in response.json()["error"]["description"]
+    assert await table_counts(k.database_url) == before
