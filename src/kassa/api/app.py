@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kassa import __version__, bootstrap
 from kassa.api import errors
+from kassa.api.fast import ProtocolPath
 from kassa.api.methods import Runtime
 from kassa.api.metrics import ApiMetrics
 from kassa.api.routes import payment as payment_routes
@@ -170,6 +171,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.add_middleware(EdgeMiddleware, metrics=metrics)
+    app.add_middleware(ProtocolPath, runtime=runtime, metrics=metrics)  # outermost: the hot path
 
     app.add_exception_handler(KassaError, kassa_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

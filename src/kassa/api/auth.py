@@ -21,6 +21,8 @@ from kassa.domain.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from starlette.requests import Request
 
     from kassa.domain.project import Project
@@ -94,9 +96,22 @@ async def authenticate(
     limit: int,
     verifier: Verifier,
 ) -> Caller:
-    """Identify the project and verify the signature over the raw body."""
+    """Identify the project and verify the signature over the raw body of ``request``."""
     body = await read_body(request, limit)
-    project_id = request.headers.get("x-partner-project", "").strip()
+    caller = await verify_caller(request.headers, body, store, projects, verifier)
+    request.scope["kassa.project"] = caller.project.id
+    return caller
+
+
+async def verify_caller(
+    headers: Mapping[str, str],
+    body: bytes,
+    store: Store,
+    projects: ProjectCache,
+    verifier: Verifier,
+) -> Caller:
+    """Identify the project by its header and verify the signature over ``body``."""
+    project_id = headers.get("x-partner-project", "").strip()
     if not project_id or len(project_id) > _MAX_PROJECT_ID:
         msg = "X-PARTNER-PROJECT header is missing"
         raise IdentificationError(msg)
@@ -104,8 +119,7 @@ async def authenticate(
     if project is None:
         msg = "unknown project"
         raise IdentificationError(msg)
-    request.scope["kassa.project"] = project.id
-    signature = request.headers.get("x-partner-sign")
+    signature = headers.get("x-partner-sign")
     if not signature:
         msg = "X-PARTNER-SIGN header is missing"
         raise AuthenticationError(msg)
@@ -114,7 +128,7 @@ async def authenticate(
         if project is None or not verifier.verify_any(body, signature, project.public_keys):
             msg = "X-PARTNER-SIGN does not verify for this body and project"
             raise AuthenticationError(msg)
-    return Caller(project, body, request.headers.get("x-partner-idempotency-key"))
+    return Caller(project, body, headers.get("x-partner-idempotency-key"))
 
 
 def parse(model: type[M], body: bytes) -> M:

@@ -1,7 +1,9 @@
 """Registers protocol methods: POST routes that authenticate, parse, run a handler, reply.
 
 Each method's request model is published in the OpenAPI document even though the endpoint
-reads the raw body itself (it must verify the signature before any parsing).
+reads the raw body itself (it must verify the signature before any parsing). Requests are
+served by ``api/fast.py:ProtocolPath`` from ``Runtime.protocol_routes``; the FastAPI route is
+what documents the method (and answers if the fast path is not mounted).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi.responses import Response
 from starlette.requests import Request  # noqa: TC002 - FastAPI resolves it at run time
 
 from kassa.api.auth import Caller, ProjectCache, authenticate, parse
+from kassa.api.fast import ProtocolRoute
 from kassa.api.schemas.common import ErrorResponse
 from kassa.service.idempotency import fingerprint, run_idempotent
 
@@ -98,6 +101,7 @@ class Runtime:
         self.settings = settings
         self._deps = deps
         self.projects = ProjectCache(settings.project_cache_seconds)
+        self.protocol_routes: dict[tuple[str, str], ProtocolRoute] = {}  # served by api/fast
 
     @property
     def deps(self) -> Deps:
@@ -166,6 +170,8 @@ def register(
         route = f"/api/{version}/{path}"
 
         endpoint = _endpoint(runtime, handler, model, route, version)
+        for http in http_methods:
+            runtime.protocol_routes[http, route] = ProtocolRoute(route, version, model, handler)
 
         for http in http_methods:  # one route per HTTP method: unique OpenAPI operation ids
             app.add_api_route(
