@@ -55,7 +55,8 @@ class Wire:
             raise answer
         if callable(answer):
             return answer(request)
-        return answer
+        # a fresh copy: a Response's stream belongs to the one client that read it
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
     @property
     def last(self) -> httpx.Request:
