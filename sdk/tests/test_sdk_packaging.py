@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -54,9 +55,13 @@ def test_wheel_builds_and_installs_into_a_clean_venv(tmp_path):
 
     There ``import kassa_client`` works and ``kassa`` is not importable.
     """
+    source = tmp_path / "sdk"  # a copy: the build leaves nothing in the working tree
+    shutil.copytree(
+        SDK, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests")
+    )
     dist = tmp_path / "dist"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(SDK)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(source)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -165,7 +165,6 @@ def _http_options(base_url: str, timeout: float, user_agent: str) -> dict[str, A
         "timeout": httpx.Timeout(timeout),
         "headers": {"User-Agent": user_agent},
         "follow_redirects": False,
-        "trust_env": False,
     }
 
 
