@@ -9,10 +9,11 @@ SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/wrk:wrk /usr/sbin/pgbouncer:
 
 .PHONY: run test lint types unit install system clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./sdk
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,8 +33,8 @@ run: $(STAMP)
 	$(BIN)/kassa serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests sdk
+	$(BIN)/ruff check src tests sdk
 
 types: $(STAMP)
 	$(BIN)/mypy

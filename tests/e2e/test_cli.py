@@ -313,8 +313,8 @@ async def test_call_signs_and_posts_like_a_merchant(server, tmp_path):
     project = await create_project(server.database_url, key=load_private(private))
     body = tmp_path / "body.json"
     body.write_text('{"amount_details": {"amount": 500, "currency": "eur"}}')
-    common = ["--project", project.id, "--key", str(private), "--url", server.base_url]
-    created = kassa_cli("call", "session/create", *common, "--data", f"@{body}")
+    common = ["--project", project.id, "--key", str(private), "--base-url", server.base_url]
+    created = kassa_cli("call", "session/create", *common, "--data", f"@{body}", "--json")
     session = json.loads(created.stdout)["session"]
     assert session["amount_details"] == {"amount": 500, "currency": "eur"}
     shown = kassa_cli(
@@ -325,21 +325,39 @@ async def test_call_signs_and_posts_like_a_merchant(server, tmp_path):
         "v2",
         "--data",
         json.dumps({"session_id": session["id"]}),
+        "--json",
     )
     assert json.loads(shown.stdout)["session"]["id"] == session["id"]
-    replayed = kassa_cli(
-        "call", "session/create", *common, "--data", f"@{body}", "--idempotency-key", "k1"
-    )
-    again = kassa_cli(
-        "call", "session/create", *common, "--data", f"@{body}", "--idempotency-key", "k1"
-    )
+    args = ["--data", f"@{body}", "--idempotency-key", "k1", "--json"]
+    replayed = kassa_cli("call", "session/create", *common, *args)
+    again = kassa_cli("call", "session/create", *common, *args)
     assert again.stdout == replayed.stdout
 
 
+async def test_call_pretty_prints_with_rich_by_default(server):
+    """Without ``--json`` the answer is indented JSON (still parseable), exit 0."""
+    private = KEYS / "test_partner_private.pem"
+    project = await create_project(server.database_url, key=load_private(private))
+    done = kassa_cli(
+        "call",
+        "session/create",
+        "--project",
+        project.id,
+        "--key",
+        str(private),
+        "--url",  # the old name still works
+        server.base_url,
+        "--data",
+        '{"metadata": "pretty"}',
+    )
+    assert '\n  "session": {\n' in done.stdout
+    assert json.loads(done.stdout)["session"]["metadata"] == "pretty"
+
+
 async def test_call_exits_1_on_an_error_answer(server):
-    """An error answer is printed and the exit status is 1; a wrong key is refused by the server."""
+    """An error answer is printed, its code and description go to stderr, exit status 1."""
     project = await create_project(server.database_url)
-    common = ["--project", project.id, "--url", server.base_url]
+    common = ["--project", project.id, "--base-url", server.base_url]
     done = kassa_cli(
         "call",
         "session/status",
@@ -348,7 +366,43 @@ async def test_call_exits_1_on_an_error_answer(server):
         str(KEYS / "test_partner_private.pem"),
         "--data",
         '{"session_id": "ps_x"}',
+        "--json",
         check=False,
     )
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "authentication_error"
+    assert "error authentication_error:" in done.stderr
+    assert "(HTTP 401)" in done.stderr
+
+
+async def test_call_sends_any_method_and_malformed_bytes_as_given(server):
+    """A raw call: an unknown method path and a body that is not JSON reach the server."""
+    private = KEYS / "test_partner_private.pem"
+    project = await create_project(server.database_url, key=load_private(private))
+    common = ["--project", project.id, "--key", str(private), "--base-url", server.base_url]
+    unknown = kassa_cli("call", "session/teleport", *common, "--json", check=False)
+    assert unknown.returncode == 1
+    assert "unknown API method" in unknown.stderr
+    broken = kassa_cli("call", "session/create", *common, "--data", "{not json", check=False)
+    assert broken.returncode == 1
+    assert "error invalid_request:" in broken.stderr
+
+
+def test_call_exits_2_on_usage_key_and_transport_problems(tmp_path):
+    """A missing key file, a bad --api-version, or no server listening: exit 2, no traceback."""
+    key = str(KEYS / "test_partner_private.pem")
+    dead = f"http://127.0.0.1:{free_port()}"
+    cases = [
+        ["--key", str(tmp_path / "missing.pem"), "--base-url", dead],
+        ["--key", key, "--base-url", dead, "--api-version", "v9"],
+        ["--key", key, "--base-url", dead],
+        ["--key", key, "--base-url", dead, "--data", f"@{tmp_path / 'nope.json'}"],
+    ]
+    for args in cases:
+        done = kassa_cli("call", "session/create", "--project", "pj_x", *args, check=False)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert done.stderr.startswith("kassa: "), done.stderr
+    missing = kassa_cli("call", "session/create", "--key", key, check=False)
+    assert missing.returncode == 2
+    assert "--project" in missing.stderr

@@ -192,13 +192,17 @@ def test_make_run_sets_up_the_venv_then_migrates_and_serves_the_demo():
     steps = [line.strip() for line in plan]
     venv = next(i for i, s in enumerate(steps) if "-m venv .venv" in s)
     install = next(i for i, s in enumerate(steps) if "pip install" in s and "-e" in s)
+    sdk = steps.index(".venv/bin/pip install --quiet -e ./sdk")  # kassa-client, after kassa
     migrate = steps.index(".venv/bin/kassa migrate")
     serve = steps.index(".venv/bin/kassa serve --demo")
-    assert venv < install < migrate < serve
+    assert venv < install < sdk < migrate < serve
 
 
 def test_make_test_runs_lint_strict_types_then_the_whole_suite():
-    """``make test`` = ruff format check, ruff check, mypy (strict in pyproject), then pytest."""
+    """``make test`` = ruff format check, ruff check, mypy (strict in pyproject), then pytest.
+
+    Lint covers the SDK (``sdk/``), mypy checks both packages, pytest collects ``sdk/tests``.
+    """
     plan = subprocess.run(
         ["make", "-n", "-B", "test"],
         cwd=ROOT,
@@ -209,15 +213,16 @@ def test_make_test_runs_lint_strict_types_then_the_whole_suite():
     ).stdout.splitlines()
     steps = [line.strip() for line in plan]
     order = [
-        steps.index(".venv/bin/ruff format --check src tests"),
-        steps.index(".venv/bin/ruff check src tests"),
+        steps.index(".venv/bin/ruff format --check src tests sdk"),
+        steps.index(".venv/bin/ruff check src tests sdk"),
         steps.index(".venv/bin/mypy"),
         steps.index(".venv/bin/pytest"),
     ]
     assert order == sorted(order)
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert config["tool"]["mypy"]["strict"] is True
-    assert config["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
+    assert config["tool"]["mypy"]["packages"] == ["kassa", "kassa_client"]
+    assert config["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests", "sdk/tests"]
 
 
 def test_ci_entry_point_runs_make_test_with_ci_set():
@@ -267,7 +272,9 @@ def _copy_project(dest: Path) -> None:
     """The files a fresh clone has that ``make run`` needs (no .venv, no var/)."""
     for name in ("Makefile", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    skip = shutil.ignore_patterns("*.egg-info", "build", "dist", "__pycache__")
+    shutil.copytree(ROOT / "src", dest / "src", ignore=skip)
+    shutil.copytree(ROOT / "sdk", dest / "sdk", ignore=skip)
 
 
 async def _make_run(cwd: Path, port: int, n: int) -> tuple[dict[str, str], str]:
