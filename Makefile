@@ -12,8 +12,8 @@ SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/wrk:wrk /usr/sbin/pgbouncer:
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ./sdk  # kassa-client first: kassa depends on it (kassa call)
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet -e ./sdk
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -191,11 +191,11 @@ def test_make_run_sets_up_the_venv_then_migrates_and_serves_the_demo():
     ).stdout.splitlines()
     steps = [line.strip() for line in plan]
     venv = next(i for i, s in enumerate(steps) if "-m venv .venv" in s)
-    install = next(i for i, s in enumerate(steps) if "pip install" in s and "-e" in s)
-    sdk = steps.index(".venv/bin/pip install --quiet -e ./sdk")  # kassa-client, after kassa
+    sdk = next(i for i, s in enumerate(steps) if "pip install --quiet -e ./sdk" in s)
+    install = steps.index(".venv/bin/pip install --quiet -e '.[dev]'")  # kassa needs the SDK
     migrate = steps.index(".venv/bin/kassa migrate")
     serve = steps.index(".venv/bin/kassa serve --demo")
-    assert venv < install < sdk < migrate < serve
+    assert venv < sdk < install < migrate < serve
 
 
 def test_make_test_runs_lint_strict_types_then_the_whole_suite():
