@@ -1,7 +1,8 @@
 """``kassa bench …``: benchmarks that report speed as a ratio to a same-run baseline.
 
-Each subcommand is bounded in requests and time and talks only to 127.0.0.1. Add a new
-benchmark as a subcommand here, with its logic under ``kassa.bench``.
+``kassa bench SCENARIO``: create, status, card-flow, refund, payout-flow, mixed (the runner in
+``kassa.bench.runner``, scenarios in ``kassa.bench.scenarios``) and webhooks. Each is bounded in
+requests and time and talks only to 127.0.0.1; reports go to ``--out`` (docs/benchmarks/).
 """
 
 from __future__ import annotations
@@ -15,27 +16,72 @@ from kassa.cli.context import settings
 app = typer.Typer(help="Benchmarks (reports under docs/benchmarks/).", no_args_is_help=True)
 
 
-@app.command("api")
-def api(
-    database_url: str = typer.Option(
-        "postgresql://postgres@127.0.0.1:5432/test",
-        "--database-url",
-        help="sqlite:///… or a PostgreSQL URL; a scratch database is created beside it",
-    ),
-    requests: int = typer.Option(5000, "--requests", min=100, max=200_000),
-    concurrency: int = typer.Option(32, "--concurrency", min=1, max=512),
-    out: Path | None = typer.Option(None, "--out", help="Append the report to this file"),
-) -> None:
-    """Signed session/create throughput vs the bare HTTP stack and pgbench, in one run."""
-    from kassa.bench.api import bench_api  # noqa: PLC0415 - load the benchmark only when run
+PG = "postgresql://postgres@127.0.0.1:5432/test"
 
-    settings()
-    report = bench_api(database_url, requests, concurrency)
-    text = report.markdown()
-    typer.echo(text)
-    if out is not None:
-        with out.open("a", encoding="utf-8") as fh:
-            fh.write(text + "\n\n")
+
+def _scenario(name: str, doc: str) -> None:
+    """Add ``kassa bench NAME`` running ``kassa.bench.scenarios.SCENARIOS[name]``."""
+
+    def command(  # noqa: PLR0917 - Typer maps each parameter to one option
+        database_url: str = typer.Option(
+            PG,
+            "--database-url",
+            help="sqlite:///… or PostgreSQL; a scratch database is made beside it, then dropped",
+        ),
+        baseline_url: str = typer.Option(
+            PG, "--baseline-url", help="PostgreSQL for the bare-minimum server and pgbench"
+        ),
+        duration: int = typer.Option(15, "--duration", min=2, max=3600, help="seconds per load"),
+        connections: int = typer.Option(32, "--connections", min=1, max=1024),
+        rate: float = typer.Option(1000.0, "--rate", min=10, max=20_000, help="fixed-rate req/s"),
+        workers: int = typer.Option(2, "--workers", min=1, max=16, help="API processes (PG)"),
+        sessions: int = typer.Option(
+            0, "--sessions", min=0, max=10_000_000, help="sessions seeded before the run"
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help="folder for <scenario>-<database>.md and .json"
+        ),
+    ) -> None:
+        from kassa.bench.report import Report  # noqa: PLC0415 - load the benchmark when run
+        from kassa.bench.runner import Options, measure  # noqa: PLC0415
+        from kassa.bench.scenarios import SCENARIOS  # noqa: PLC0415
+
+        settings()
+        options = Options(
+            database_url=database_url,
+            baseline_url=baseline_url,
+            seconds=duration,
+            connections=connections,
+            rate=rate,
+            workers=workers,
+            sessions=sessions,
+        )
+        database = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+        line = (
+            f"kassa bench {name} --database-url {database_url.rsplit('@', maxsplit=1)[-1]} "
+            f"--duration {duration} --connections {connections} --rate {rate:g} "
+            f"--workers {workers} --sessions {sessions}"
+        )
+        report = Report(name, database, line, {"workers": workers, "connections": connections})
+        measure(report, options, SCENARIOS[name])
+        typer.echo(report.markdown())
+        if out is not None:
+            for path in report.write(out):
+                typer.echo(f"wrote {path}")
+
+    command.__doc__ = doc
+    app.command(name)(command)
+
+
+for _name, _doc in (
+    ("create", "Signed session/create vs the bare-minimum server and pgbench, one run."),
+    ("status", "session/status of stored sessions vs session/create, one run."),
+    ("card-flow", "init/payment → ready_to_confirm → confirm → payment_finished: flows/s."),
+    ("refund", "Refunds of paid payments until their payment_refunded arrives."),
+    ("payout-flow", "init/payout → ready_to_confirm → confirm → payment_finished: flows/s."),
+    ("mixed", "A realistic mix of create, status, card flows, refunds and payouts."),
+):
+    _scenario(_name, _doc)
 
 
 @app.command("webhooks")

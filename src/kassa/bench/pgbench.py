@@ -1,0 +1,62 @@
+"""``pgbench`` (shipped with PostgreSQL) running kassa's writes alone: the database ceiling."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+# What kassa writes for one session/create with an idempotency key: the claim (a statement of
+# its own), then the session and the stored reply in one transaction.
+CREATE_SCRIPT = """\
+\\set n random(1, 4000000000000000000)
+INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, lease_until, state, created_at, expires_at) VALUES ('@PROJECT@', 'k' || :client_id || '-' || :n, 'f', 'o', 0, 'running', 0, 0) ON CONFLICT (project_id, key) DO NOTHING;
+BEGIN;
+INSERT INTO sessions (id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc) VALUES ('ps_' || :client_id || '-' || :n, '@PROJECT@', 'created', 'v1', 0, 0, 0, NULL, '{"draft":{"amount":{"amount":1000,"currency":"usd"},"payment_details":null,"payout_details":null,"customer":null,"participant_details":null,"payment_options":null,"metadata":"m","has_metadata":true,"extra":{}},"finished_at":null,"next_action":null}') ON CONFLICT (id) DO NOTHING;
+UPDATE idempotency_keys SET state = 'done', response_status = 200, response_body = '\\x7b7d' WHERE project_id = '@PROJECT@' AND key = 'k' || :client_id || '-' || :n;
+COMMIT;
+"""  # noqa: E501 - SQL for pgbench, one statement per line
+
+# What the bare-minimum baseline writes: one INSERT.
+BARE_SCRIPT = """\
+\\set n random(1, 4000000000000000000)
+INSERT INTO bare_sessions (id, project, doc) VALUES ('ps_' || :client_id || '-' || :n, 'p', '{"amount_details":{"amount":1000,"currency":"usd"}}') ON CONFLICT (id) DO NOTHING;
+"""  # noqa: E501
+
+
+def pgbench_tps(database_url: str, script: str, clients: int, seconds: int) -> float:
+    """Transactions per second of ``script`` with ``clients`` connections for ``seconds``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
+        fh.write(script)
+        path = fh.name
+    try:
+        done = subprocess.run(  # noqa: S603 - PostgreSQL's pgbench
+            [
+                shutil.which("pgbench") or "pgbench",
+                "-n",
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "-f",
+                path,
+                database_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=seconds + 60,
+        )
+    finally:
+        Path(path).unlink()
+    if done.returncode != 0:
+        msg = f"pgbench failed: {done.stderr[-800:]}"
+        raise RuntimeError(msg)
+    for line in done.stdout.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    msg = f"pgbench printed no tps: {done.stdout[-500:]}"
+    raise RuntimeError(msg)

@@ -1,0 +1,213 @@
+"""What every scenario shares: a scratch database, kassa's processes, loads, samples.
+
+A scenario (``bench/scenarios.py``) is a function of a ``Bench``: it starts what it needs
+through it, measures, and fills the ``Report``. Everything it starts is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kassa.adapters.keys import ServerKey, private_pem
+from kassa.bench.procs import kassa_env, kassa_serve, kassa_worker, spawn, stop, usage
+from kassa.bench.scratch import free_port, scratch_database
+from kassa.bench.signed import BenchProject, add_project
+from kassa.bench.wrk import WrkOptions, run_wrk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from kassa.bench.report import Measure, Report
+    from kassa.bench.signed import Prepared
+    from kassa.domain.project import ProjectSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What ``kassa bench SCENARIO`` was asked for."""
+
+    database_url: str
+    baseline_url: str  # a PostgreSQL for the bare-minimum server and pgbench
+    seconds: int = 15
+    connections: int = 32
+    rate: float = 1000.0
+    workers: int = 2
+    sessions: int = 0  # sessions seeded before measuring (0: none)
+    localstripe: bool = False
+    pgbouncer: bool = False
+
+
+@dataclass
+class Bench:
+    """One run: the scratch database, the work folder, and what is running."""
+
+    options: Options
+    url: str
+    workdir: Path
+    report: Report
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def sqlite(self) -> bool:
+        """True on SQLite (one API process)."""
+        return self.url.startswith("sqlite")
+
+    def project(
+        self, settings: ProjectSettings | None = None, hooks: int | None = None
+    ) -> BenchProject:
+        """A project; ``hooks`` a local receiver port its webhooks go to."""
+        url = None if hooks is None else f"http://127.0.0.1:{hooks}/hook"
+        return asyncio.run(add_project(self.url, settings, url))
+
+    def start_kassa(self, *, worker: bool, **env: str) -> str:
+        """``kassa serve`` (N API processes; 1 on SQLite) and, if asked, a ``kassa worker``."""
+        port = free_port()
+        environ = kassa_env(self.url, self.workdir, port, **env)
+        workers = 1 if self.sqlite else self.options.workers
+        server = kassa_serve(environ, port, workers=workers)
+        self.procs.append(server)
+        self.server_pid = server.pid
+        if worker:
+            self.procs.append(kassa_worker(environ))
+        return f"http://127.0.0.1:{port}"
+
+    def stop_all(self) -> None:
+        """Stop every process this run started."""
+        stop(self.procs)
+        self.procs.clear()
+
+    def wrk(self, base: str, prepared: Sequence[Prepared], seconds: int | None = None) -> Measure:
+        """A closed-loop load with wrk (2 threads), sampling the server's RSS and CPU."""
+        options = WrkOptions(2, self.options.connections, seconds or self.options.seconds)
+        with self.sampled() as samples:
+            measured = run_wrk(base, prepared, options)
+        self.note_usage(samples)
+        return measured
+
+    @contextlib.contextmanager
+    def sampled(self) -> Iterator[list[tuple[float, tuple[float, ...], float]]]:
+        """Samples of (time, RSS per process, CPU seconds) of the API server, every 2 s."""
+        samples: list[tuple[float, tuple[float, ...], float]] = []
+        done = threading.Event()
+        pid = getattr(self, "server_pid", None)
+
+        def sample() -> None:
+            while pid is not None and not done.is_set():
+                now = usage(pid)
+                samples.append((time.monotonic(), now.rss_mb, now.cpu_seconds))
+                done.wait(2.0)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield samples
+        finally:
+            done.set()
+            thread.join()
+
+    def note_usage(self, samples: list[tuple[float, tuple[float, ...], float]]) -> None:
+        """Peak RSS per API process, RSS growth over the run, CPU used."""
+        if len(samples) < 2:  # noqa: PLR2004
+            return
+        (t0, rss0, cpu0), (t1, rss1, cpu1) = samples[0], samples[-1]
+        processes = rss1[1:] if len(rss1) > 1 else rss1  # the supervisor holds no requests
+        peak = max(max(s[1][1:] or s[1]) for s in samples)
+        figures = self.report.figures
+        figures["server RSS MB per API process (peak)"] = peak
+        figures["server RSS MB, last sample, summed"] = sum(processes)
+        first = sum(rss0[1:] or rss0)
+        figures["server RSS growth MB over the run"] = sum(processes) - first
+        figures["server CPU cores busy (average)"] = (cpu1 - cpu0) / max(t1 - t0, 1e-9)
+
+    def flows(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Run the flow driver (``bench/flows.py``) in its own process; its JSON result."""
+        path = self.workdir / f"spec-{time.monotonic_ns()}.json"
+        path.write_text(json.dumps(spec), encoding="utf-8")
+        with self.sampled() as samples:
+            done = subprocess.run(  # noqa: S603 - our own driver
+                [sys.executable, "-m", "kassa.bench.flows", str(path)],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=float(spec["seconds"]) + 600,
+            )
+        self.note_usage(samples)
+        if done.returncode != 0:
+            msg = f"flow driver failed: {done.stderr[-1500:]}"
+            raise RuntimeError(msg)
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def flow_spec(
+        self,
+        project: BenchProject,
+        base: str,
+        port: int,
+        **extra: Any,  # noqa: ANN401 - JSON
+    ) -> dict[str, Any]:
+        """The driver's spec: where, as whom, the server key, the receiver port."""
+        key = self.workdir / f"{project.id}.pem"
+        key.write_bytes(private_pem(project.key))
+        server = ServerKey(self.workdir / "keys" / "server_private.pem")
+        public = self.workdir / "server_public.pem"
+        public.write_text(server.public_pem, encoding="ascii")
+        return {
+            "base_url": base,
+            "project": project.id,
+            "key": str(key),
+            "server_key": str(public),
+            "receiver_port": port,
+            "seconds": self.options.seconds,
+            "concurrency": self.options.connections,
+            **extra,
+        }
+
+    def spawn_bare(self, public_pem: str) -> str:
+        """The bare-minimum baseline (``bench/bare.py``), as many processes as kassa's."""
+        key = self.workdir / "bare_public.pem"
+        key.write_text(public_pem, encoding="ascii")
+        port = free_port()
+        env = {
+            **os.environ,
+            "KASSA_BARE_DATABASE_URL": self.baseline_db,
+            "KASSA_BARE_PUBLIC_KEY": str(key),
+        }
+        args = [
+            sys.executable, "-m", "uvicorn", "kassa.bench.bare:bare_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.options.workers),
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        proc = spawn(args, env, f"http://127.0.0.1:{port}/healthz")
+        self.procs.append(proc)
+        self.server_pid = proc.pid
+        return f"http://127.0.0.1:{port}"
+
+    baseline_db: str = ""
+    server_pid: int | None = None
+
+
+def measure(report: Report, options: Options, scenario: Any) -> Report:  # noqa: ANN401
+    """Run ``scenario(bench)`` on a scratch database (and a scratch baseline PostgreSQL)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="kassa-bench-") as tmp,
+        scratch_database(options.database_url, Path(tmp)) as url,
+        scratch_database(options.baseline_url, Path(tmp) / "baseline") as baseline,
+    ):
+        (Path(tmp) / "baseline").mkdir(exist_ok=True)
+        bench = Bench(options, url, Path(tmp), report)
+        bench.baseline_db = baseline
+        try:
+            scenario(bench)
+        finally:
+            bench.stop_all()
+    return report

@@ -1,0 +1,207 @@
+"""The scenarios of ``kassa bench``: create, status, card-flow, refund, payout-flow, mixed.
+
+Each measures kassa and, in the same run, its baselines, then states each goal of the
+performance issue as met or missed by how much (``Report.goal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from kassa.adapters.keys import public_pem
+from kassa.bench.pgbench import BARE_SCRIPT, CREATE_SCRIPT, pgbench_tps
+from kassa.bench.report import Measure
+from kassa.bench.scratch import free_port
+from kassa.bench.seed import seed_sessions
+from kassa.bench.signed import create_requests, status_requests
+from kassa.bench.wrk import write_requests
+from kassa.domain.money import Money
+from kassa.domain.project import ProjectSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from kassa.bench.runner import Bench
+
+GOAL_CREATE_PG = 0.75
+GOAL_CREATE_SQLITE = 1.0
+GOAL_FLOWS = 300.0
+GOAL_STATUS = 1.5
+GOAL_P99_MS = 20.0
+GOAL_RSS_MB = 200.0
+
+
+def _count(bench: Bench, factor: float = 1.6) -> int:
+    """How many unique requests a closed-loop run may send (never replay a key)."""
+    return min(200_000, int(4000 * bench.options.seconds * factor))
+
+
+def _flow_measure(result: dict[str, Any], unit: str) -> Measure:
+    ordered = sorted(result["latencies_ms"]) or [0.0]
+
+    def pct(p: float) -> float:
+        return float(ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))])
+
+    return Measure(
+        requests=result["done"],
+        errors=result["errors"],
+        seconds=result["seconds"],
+        p50_ms=pct(50),
+        p95_ms=pct(95),
+        p99_ms=pct(99),
+        max_ms=ordered[-1],
+        unit=unit,
+    )
+
+
+def create(bench: Bench) -> None:
+    """Signed session/create: kassa vs the bare-minimum server vs pgbench, one run."""
+    project = bench.project()
+    if bench.options.sessions:
+        asyncio.run(seed_sessions(bench.url, project.id, bench.options.sessions))
+        bench.report.figures["sessions stored before the run"] = bench.options.sessions
+    base = bench.start_kassa(worker=False)
+    bench.wrk(base, create_requests(project, 3000, "warm"), seconds=3)
+    kassa = bench.wrk(base, create_requests(project, _count(bench)))
+    bench.report.results["kassa session/create"] = kassa
+    spec = bench.flow_spec(project, base, free_port(), scenario="rate", rate=bench.options.rate)
+    fixed = bench.workdir / "rate.tsv"
+    write_requests(
+        fixed, create_requests(project, int(bench.options.rate * bench.options.seconds), "r")
+    )
+    spec["requests"] = str(fixed)
+    rated = _flow_measure(bench.flows(spec), "req/s")
+    bench.report.results[f"kassa session/create at a fixed {bench.options.rate:.0f} req/s"] = rated
+    bench.stop_all()
+    bare_base = bench.spawn_bare(public_pem(project.key))
+    bench.wrk(bare_base, create_requests(project, 3000, "bw"), seconds=3)
+    bare = bench.wrk(bare_base, create_requests(project, _count(bench), "b"))
+    bench.report.baselines["bare minimum (Starlette, RSA, one INSERT)"] = bare
+    bench.stop_all()
+    _pgbench(bench, project.id)
+    ratio = kassa.rate / bare.rate if bare.rate else 0.0
+    goal = GOAL_CREATE_SQLITE if bench.sqlite else GOAL_CREATE_PG
+    bench.report.figures["kassa / bare minimum"] = ratio
+    bench.report.goal(
+        f"create ≥ {goal} x bare minimum",
+        met=ratio >= goal,
+        detail=f"{ratio:.2f} ({kassa.rate:,.0f} vs {bare.rate:,.0f} req/s)",
+    )
+    bench.report.goal(
+        f"p99 ≤ {GOAL_P99_MS:.0f} ms at a fixed {bench.options.rate:.0f} req/s",
+        met=rated.p99_ms <= GOAL_P99_MS and rated.errors == 0,
+        detail=f"p99 {rated.p99_ms:.1f} ms, {rated.errors} errors",
+    )
+    _rss_goal(bench)
+
+
+def _pgbench(bench: Bench, project_id: str) -> None:
+    seconds, clients = min(10, bench.options.seconds), bench.options.connections // 2
+    if not bench.sqlite:
+        tps = pgbench_tps(
+            bench.url, CREATE_SCRIPT.replace("@PROJECT@", project_id), clients, seconds
+        )
+        bench.report.figures["pgbench: kassa's writes per create (tx/s)"] = tps
+        kassa = bench.report.results["kassa session/create"].rate
+        bench.report.figures["kassa / pgbench (same writes)"] = kassa / tps if tps else 0.0
+    tps = pgbench_tps(bench.baseline_db, BARE_SCRIPT, clients, seconds)
+    bench.report.figures["pgbench: one INSERT (tx/s)"] = tps
+
+
+def _rss_goal(bench: Bench) -> None:
+    peak = bench.report.figures.get("server RSS MB per API process (peak)")
+    if peak is not None:
+        bench.report.goal(
+            f"RSS < {GOAL_RSS_MB:.0f} MB per API process",
+            met=peak < GOAL_RSS_MB,
+            detail=f"peak {peak:.0f} MB, growth "
+            f"{bench.report.figures.get('server RSS growth MB over the run', 0):.1f} MB",
+        )
+
+
+def status(bench: Bench) -> None:
+    """session/status of stored sessions vs session/create, in one run."""
+    project = bench.project()
+    ids = asyncio.run(seed_sessions(bench.url, project.id, max(bench.options.sessions, 10_000)))
+    bench.report.figures["sessions stored before the run"] = max(bench.options.sessions, 10_000)
+    base = bench.start_kassa(worker=False)
+    bench.wrk(base, status_requests(project, ids[:3000]), seconds=3)
+    read = bench.wrk(base, status_requests(project, ids))
+    made = bench.wrk(base, create_requests(project, _count(bench)))
+    bench.report.results["kassa session/status"] = read
+    bench.report.results["kassa session/create"] = made
+    ratio = read.rate / made.rate if made.rate else 0.0
+    bench.report.figures["status / create"] = ratio
+    bench.report.goal(
+        f"status ≥ {GOAL_STATUS} x create", met=ratio >= GOAL_STATUS, detail=f"{ratio:.2f}"
+    )
+    _rss_goal(bench)
+
+
+def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any) -> Measure:  # noqa: ANN401
+    port = free_port()
+    project = bench.project(settings, hooks=port)
+    if scenario in {"payout-flow", "mixed"}:
+        _topup(bench, project.id)
+    base = bench.start_kassa(worker=True, KASSA_WORKER_CONCURRENCY="128")
+    spec = bench.flow_spec(project, base, port, scenario=scenario, **extra)
+    result = bench.flows(spec)
+    bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
+    bench.report.notes += [f"driver error: {e}" for e in result.get("error_samples", [])]
+    return _flow_measure(result, "flows/s" if "flow" in scenario else "ops/s")
+
+
+def _topup(bench: Bench, project_id: str) -> None:
+    from kassa.adapters.clock import SystemClock  # noqa: PLC0415
+    from kassa.bootstrap import open_store  # noqa: PLC0415
+    from kassa.service.wallet import topup  # noqa: PLC0415
+
+    async def fund() -> None:
+        store = await open_store(bench.url)
+        try:
+            await topup(store, SystemClock(), project_id, Money(10**12, "usd"))
+        finally:
+            await store.close()
+
+    asyncio.run(fund())
+
+
+def card_flow(bench: Bench) -> None:
+    """init/payment → ready_to_confirm → confirm → payment_finished, webhooks included."""
+    flows = _flows(bench, "card-flow", ProjectSettings())
+    bench.report.results["kassa card flows"] = flows
+    bench.report.goal(
+        f"card-flow ≥ {GOAL_FLOWS:.0f} flows/s",
+        met=flows.rate >= GOAL_FLOWS,
+        detail=f"{flows.rate:,.0f} flows/s",
+    )
+
+
+def payout_flow(bench: Bench) -> None:
+    """init/payout → ready_to_confirm → confirm → payment_finished, from a funded wallet."""
+    bench.report.results["kassa payout flows"] = _flows(bench, "payout-flow", ProjectSettings())
+
+
+def refund(bench: Bench) -> None:
+    """Refunds of paid payments, each until its payment_refunded arrives."""
+    prepare = min(2000, 100 * bench.options.seconds)
+    flows = _flows(bench, "refund", ProjectSettings(), prepare_paid=prepare)
+    bench.report.results["kassa refunds (to payment_refunded)"] = flows
+
+
+def mixed(bench: Bench) -> None:
+    """A realistic mix: create, status, card flows, refunds, payouts."""
+    ops = _flows(bench, "mixed", ProjectSettings(), prepare_paid=200)
+    bench.report.results["kassa mixed operations"] = ops
+
+
+SCENARIOS: dict[str, Callable[[Bench], None]] = {
+    "create": create,
+    "status": status,
+    "card-flow": card_flow,
+    "refund": refund,
+    "payout-flow": payout_flow,
+    "mixed": mixed,
+}
