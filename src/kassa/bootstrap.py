@@ -15,7 +15,7 @@ from kassa.adapters.keys import RsaVerifier, ServerKey
 from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.adapters.vault import AesVault
 from kassa.config import ConfigError
-from kassa.service.deps import AcquiringPolicy, Deps
+from kassa.service.deps import AcquiringPolicy, Deps, WidgetPolicy
 from kassa.service.idempotency import IdempotencyPolicy
 
 if TYPE_CHECKING:
@@ -97,6 +97,11 @@ async def build(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         processor=SandboxProcessor(clock),
         acquiring=acquiring_policy(settings),
+        widgets=WidgetPolicy(
+            token_lifetime=timedelta(seconds=settings.public_token_ttl_seconds),
+            card_attempts=settings.widget_card_attempts,
+            form_key=vault.derive_key(b"widget-form"),
+        ),
     )
     return Container(deps=deps, store=store, server_key=server_key)
 

@@ -50,6 +50,10 @@ class Settings:
     action_timeout_seconds: float = 60 * 60.0
     hold_timeout_seconds: float = 5 * 24 * 3600.0
     public_url: str = ""  # base for links such as the 3DS page; default http://host:port
+    public_token_ttl_seconds: float = 24 * 3600.0  # lifetime of a widget's public token
+    widget_card_attempts: int = 5  # card form posts per public token
+    widget_ip_attempts: int = 30  # card form posts per client address and window (per process)
+    widget_ip_window_seconds: float = 600.0
 
     @property
     def server_key(self) -> Path:
@@ -102,6 +106,10 @@ class Settings:
             "KASSA_WORKER_POLL_SECONDS": self.worker_poll_seconds,
             "KASSA_WORKER_BATCH": self.worker_batch,
             "KASSA_WORKER_CONCURRENCY": self.worker_concurrency,
+            "KASSA_PUBLIC_TOKEN_TTL_SECONDS": self.public_token_ttl_seconds,
+            "KASSA_WIDGET_CARD_ATTEMPTS": self.widget_card_attempts,
+            "KASSA_WIDGET_IP_ATTEMPTS": self.widget_ip_attempts,
+            "KASSA_WIDGET_IP_WINDOW_SECONDS": self.widget_ip_window_seconds,
         }
         for key, value in positive.items():
             if value <= 0:

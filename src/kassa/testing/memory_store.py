@@ -9,6 +9,7 @@ from kassa.domain.errors import ConcurrentUpdate, IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import LedgerEntry
 from kassa.domain.project import MAX_ACTIVE_KEYS, Project
 from kassa.service.ports import IdempotencyState
+from kassa.testing.memory_tokens import TokenReads, TokenWrites
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from kassa.domain.ledger import LedgerTransaction
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
     from kassa.service.ports import (
@@ -56,6 +58,7 @@ class MemoryState:
     outbox: list[OutboxRecord] = field(default_factory=list)
     ledger: list[LedgerTransaction] = field(default_factory=list)
     recurrent: dict[str, RecurrentToken] = field(default_factory=dict)
+    public_tokens: dict[str, PublicToken] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
         """A copy whose containers can change without touching this one."""
@@ -68,6 +71,7 @@ class MemoryState:
             outbox=list(self.outbox),
             ledger=list(self.ledger),
             recurrent=dict(self.recurrent),
+            public_tokens=dict(self.public_tokens),
         )
 
     def project(self, project_id: str) -> Project:
@@ -76,7 +80,7 @@ class MemoryState:
         return replace(self.projects[project_id], public_keys=active)
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(TokenWrites):
     """Collects writes; ``commit`` applies them to a copy of the state, then swaps it in."""
 
     def __init__(self, store: InMemoryStore) -> None:
@@ -200,7 +204,7 @@ class InMemoryUnitOfWork:
         self.committed = True
 
 
-class InMemoryStore:
+class InMemoryStore(TokenReads):
     """``service.ports.Store`` in memory, with the extra reads of ``SqlStore``."""
 
     def __init__(self) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 import orjson
 
-from kassa.adapters.db import acquiring_sql, rows, session_rows
+from kassa.adapters.db import acquiring_sql, rows, session_rows, tokens_sql
 from kassa.adapters.db.deliveries import SqlDeliveries
 from kassa.adapters.db.driver import Driver, Row, Stmt
 from kassa.domain.errors import IdempotencyKeyAlreadyExists
@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from kassa.domain.json import JSONObject
     from kassa.domain.ledger import LedgerEntry, LedgerTransaction
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
 
 _PROJECT_SELECT = (
-    "SELECT p.id, p.name, p.webhook_url, p.settings, p.created_at, k.public_key_pem "
+    "SELECT p.id, p.name, p.webhook_url, p.settings, p.created_at, p.widget_origins, "
+    "k.public_key_pem "
     "FROM projects p LEFT JOIN project_keys k "
     "ON k.project_id = p.id AND k.retired_at IS NULL "
 )
@@ -43,8 +46,8 @@ def _projects(found: list[Row]) -> list[Project]:
     heads: dict[str, Row] = {}
     for row in found:
         heads.setdefault(row[0], row)
-        if row[5] is not None:
-            keys.setdefault(row[0], []).append(row[5])
+        if row[6] is not None:
+            keys.setdefault(row[0], []).append(row[6])
     return [rows.project_from_row(r, tuple(keys.get(pid, ()))) for pid, r in heads.items()]
 
 
@@ -181,6 +184,14 @@ class SqlUnitOfWork:
         """Mark a recurrent token disabled."""
         self._stmts.append(acquiring_sql.disable_recurrent_statement(token))
 
+    def add_public_token(self, token: PublicToken) -> None:
+        """Insert a public token."""
+        self._stmts.append(tokens_sql.add_token_statement(token))
+
+    def use_public_token(self, token_hash: str, used_at: datetime, result: JSONObject) -> None:
+        """Mark a public token used (once)."""
+        self._stmts.append(tokens_sql.use_token_statement(token_hash, used_at, result))
+
     async def commit(self) -> None:
         """Apply every queued statement in one transaction."""
         if self._stmts:
@@ -224,14 +235,15 @@ class SqlStore:
         created = rows.to_us(project.created_at)
         stmts = [
             Stmt(
-                "INSERT INTO projects (id, name, webhook_url, settings, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO projects (id, name, webhook_url, settings, created_at, "
+                "widget_origins) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     project.id,
                     project.name,
                     project.webhook_url,
                     rows.settings_to_json(project.settings),
                     created,
+                    rows.origins_to_column(project.widget_origins),
                 ),
             ),
         ]
@@ -251,6 +263,10 @@ class SqlStore:
             [Stmt("UPDATE projects SET webhook_url = ? WHERE id = ?", (url, project_id))],
         )
         return result.rowcount == 1
+
+    async def set_widget_origins(self, project_id: str, origins: tuple[str, ...]) -> bool:
+        """Set the widget origins (empty: the default)."""
+        return await tokens_sql.set_widget_origins(self.driver, project_id, origins)
 
     async def set_project_settings(self, project: Project) -> None:
         """Store the project's settings."""
@@ -330,6 +346,16 @@ class SqlStore:
     async def get_recurrent_token(self, project_id: str, token: str) -> RecurrentToken | None:
         """The project's recurrent token, or None."""
         return await acquiring_sql.get_recurrent_token(self.driver, project_id, token)
+
+    async def get_public_token(
+        self, token_hash: str, project_id: str | None = None
+    ) -> PublicToken | None:
+        """A public token by hash (within ``project_id`` when given)."""
+        return await tokens_sql.get_token(self.driver, token_hash, project_id)
+
+    async def take_card_attempt(self, token_hash: str, limit: int) -> bool:
+        """Count a card attempt while under ``limit``."""
+        return await tokens_sql.take_card_attempt(self.driver, token_hash, limit)
 
     async def ledger_entries(self) -> list[LedgerEntry]:
         """Every ledger posting with its transaction's context."""
