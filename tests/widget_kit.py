@@ -1,0 +1,125 @@
+"""Helpers of the widget tests: projects with widget origins, sessions, tokens, the forms.
+
+Async helpers for the HTTP tests; ``run`` runs one of them from a synchronous browser test
+(in a worker thread, so it never meets Playwright's own event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kassa.adapters.db.rows import to_us
+from kassa.bootstrap import open_store
+from kassa.domain.project import ProjectSettings
+from kassa.domain.public_token import hash_token
+from kassa.service.projects import set_widget_origins
+from testkit import create_project, raw_driver, table_counts
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from testkit import ProjectHandle, SignedClient
+
+T = TypeVar("T")
+CARD = "4242424242424242"
+# Tables a refused card form must leave exactly as they were.
+GUARDED = ("vault_cards", "sessions", "ledger_postings", "ledger_transactions", "outbox")
+_FORM_TOKEN = re.compile(r'name="form_token" value="([0-9a-f]{64})"')
+_NONCE = re.compile(r"'nonce-([^']+)'")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion in a fresh thread (safe beside Playwright's sync API)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def widget_project(
+    database_url: str,
+    origins: tuple[str, ...] = (),
+    *,
+    webhook_url: str | None = None,
+    **settings: bool,
+) -> ProjectHandle:
+    """A project whose widgets ``origins`` may embed (through the service use case)."""
+    handle = await create_project(
+        database_url, webhook_url=webhook_url, settings=ProjectSettings(**settings)
+    )
+    if origins:
+        store = await open_store(database_url)
+        try:
+            await set_widget_origins(store, handle.id, origins, allow_http=True)
+        finally:
+            await store.close()
+    return handle
+
+
+async def new_session(client: SignedClient, amount: int = 10000, **extra: Any) -> str:
+    """A created session of ``amount`` USD cents for customer ``c-1``."""
+    body = {
+        "amount_details": {"amount": amount, "currency": "usd"},
+        "customer": {"reference": "c-1"},
+        **extra,
+    }
+    return str((await client.ok("session/create", body))["session"]["id"])
+
+
+async def issue(client: SignedClient, body: dict[str, Any], **kw: Any) -> str:
+    """``token`` and its public token."""
+    return str((await client.ok("token", body, **kw))["public_token"])
+
+
+async def pay_token(client: SignedClient, session_id: str, **widget: Any) -> str:
+    """An acquiring widget token for the session."""
+    return await issue(client, {"acquiring_widget": {"session_id": session_id, **widget}})
+
+
+async def token_info(client: SignedClient, token: str) -> dict[str, Any]:
+    """``token/info`` for a public token."""
+    body = {"type": "public_token", "public_token": {"token": token}}
+    found: dict[str, Any] = (await client.ok("token/info", body))["info"]
+    return found
+
+
+def form_token(html: str) -> str:
+    """The CSRF form token a widget page carries."""
+    found = _FORM_TOKEN.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+def nonce(csp: str) -> str:
+    """The script nonce of a Content-Security-Policy header."""
+    found = _NONCE.search(csp)
+    assert found is not None, csp
+    return found.group(1)
+
+
+async def guarded_counts(database_url: str) -> dict[str, int]:
+    """Row counts of the tables no refused form may touch."""
+    counts = await table_counts(database_url)
+    return {table: counts[table] for table in GUARDED}
+
+
+async def expire(database_url: str, token: str) -> None:
+    """Move the token's expiry one second into the past (as if 24 h had gone by)."""
+    driver = await raw_driver(database_url)
+    try:
+        from kassa.adapters.db.driver import Stmt
+
+        past = to_us(datetime.now(UTC) - timedelta(seconds=1))
+        await driver.write(
+            [
+                Stmt(
+                    "UPDATE public_tokens SET expires_at = ? WHERE token_hash = ?",
+                    (past, hash_token(token)),
+                    expect=1,
+                ),
+            ],
+        )
+    finally:
+        await driver.close()
