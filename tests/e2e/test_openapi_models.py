@@ -32,6 +32,7 @@ from kassa.api.schemas.session import (
     SessionResponseV1,
     SessionResponseV2,
 )
+from kassa.api.schemas.widgets import TokenRequest, TokenResponse
 from kassa.bootstrap import open_store
 from kassa.config import Settings
 from kassa.domain.project import ProjectSettings
@@ -63,6 +64,7 @@ METHODS: list[tuple[str, type[BaseModel], type[BaseModel]]] = [
     ("/api/v1/recurrent/status", RecurrentRequest, RecurrentResponse),
     ("/api/v1/recurrent/disable", RecurrentRequest, RecurrentResponse),
     ("/api/v1/token/info", TokenInfoRequest, TokenInfoResponse),
+    ("/api/v1/token", TokenRequest, TokenResponse),
 ]
 
 
@@ -295,6 +297,22 @@ async def test_real_answers_of_every_method_match_the_served_document(server: Ka
             },
         )
         await api.ok("recurrent/disable", {"recurrent": {"token": token}})
+        created = await api.ok("session/create", body)
+        public = await api.ok(
+            "token",
+            {
+                "tokenize_widget": {"access": True, "locale": "ru"},
+                "acquiring_widget": {
+                    "session_id": created["session"]["id"],
+                    "show_recurrent_checkbox": "true",
+                    "success_return_url": "https://shop.example/ok",
+                },
+            },
+        )
+        await api.ok(
+            "token/info",
+            {"type": "public_token", "public_token": {"token": public["public_token"]}},
+        )
     finally:
         await client.aclose()
         await capturing.aclose()
