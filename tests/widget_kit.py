@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
+
+from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.rows import to_us
 from kassa.bootstrap import open_store
 from kassa.domain.project import ProjectSettings
 from kassa.domain.public_token import hash_token
 from kassa.service.projects import set_widget_origins
-from testkit import create_project, raw_driver, table_counts
+from testkit import create_project, encode, raw_driver, sign, table_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
 
     from testkit import ProjectHandle, SignedClient
 
@@ -109,8 +113,6 @@ async def expire(database_url: str, token: str) -> None:
     """Move the token's expiry one second into the past (as if 24 h had gone by)."""
     driver = await raw_driver(database_url)
     try:
-        from kassa.adapters.db.driver import Stmt
-
         past = to_us(datetime.now(UTC) - timedelta(seconds=1))
         await driver.write(
             [
@@ -123,3 +125,62 @@ async def expire(database_url: str, token: str) -> None:
         )
     finally:
         await driver.close()
+
+
+class SyncClient:
+    """A synchronous signing client for the browser tests (Playwright's sync API owns a loop)."""
+
+    def __init__(self, base_url: str, project: ProjectHandle) -> None:
+        """Talk to ``base_url`` as ``project``."""
+        self.project = project
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def ok(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``/api/v1/<method>`` signed; assert ``status: ok``; return the body."""
+        raw = encode(body)
+        response = self.http.post(
+            f"/api/v1/{method}",
+            content=raw,
+            headers={
+                "Content-Type": "application/json",
+                "X-PARTNER-PROJECT": self.project.id,
+                "X-PARTNER-SIGN": sign(raw, self.project.key),
+            },
+        )
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        assert data["status"] == "ok", data
+        return data
+
+    def session(self, amount: int = 10000) -> str:
+        """A created session of ``amount`` USD cents."""
+        body = {
+            "amount_details": {"amount": amount, "currency": "usd"},
+            "customer": {"reference": "c-1"},
+        }
+        return str(self.ok("session/create", body)["session"]["id"])
+
+    def token(self, body: dict[str, Any]) -> str:
+        """A public token."""
+        return str(self.ok("token", body)["public_token"])
+
+    def status(self, session_id: str) -> dict[str, Any]:
+        """``session/status``'s session."""
+        found: dict[str, Any] = self.ok("session/status", {"session_id": session_id})["session"]
+        return found
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll a synchronous predicate until it is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    msg = "condition not met in time"
+    raise AssertionError(msg)

@@ -65,7 +65,10 @@ async def demo_checkout(deps: Deps, project_id: str, locale: str = "en") -> Demo
     paying = IssueToken(
         project.id,
         acquiring=AcquiringWidget(
-            session_id=session_id, locale=locale, show_recurrent_checkbox=True
+            session_id=session_id,
+            locale=locale,
+            show_recurrent_checkbox=True,
+            success_on_hold=True,  # authorised is done for the customer; the shop confirms
         ),
     )
     saving = IssueToken(project.id, tokenize=TokenizeWidget(locale=locale))
