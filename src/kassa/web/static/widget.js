@@ -180,7 +180,8 @@
     var text = holder.getAttribute("data-message");
     if (text) tell(JSON.parse(text));
     function size() {
-      tell({ source: "kassa", type: "kassa:resize", height: document.documentElement.scrollHeight });
+      var height = Math.ceil(document.body.getBoundingClientRect().height);
+      tell({ source: "kassa", type: "kassa:resize", height: height });
     }
     size();
     if (window.ResizeObserver) new ResizeObserver(size).observe(document.body);
