@@ -1,7 +1,8 @@
 """Helpers of the widget tests: projects with widget origins, sessions, tokens, the forms.
 
-Async helpers for the HTTP tests; ``run`` runs one of them from a synchronous browser test
-(in a worker thread, so it never meets Playwright's own event loop).
+Async helpers and the ``shop``/``pages`` fixtures for the HTTP tests (a module imports the
+fixtures by name); ``SyncClient``, ``wait_until`` and ``run`` for the synchronous browser
+tests (``run`` uses a worker thread, so it never meets Playwright's own event loop).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+import pytest
 
 from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.rows import to_us
@@ -21,12 +23,12 @@ from kassa.bootstrap import open_store
 from kassa.domain.project import ProjectSettings
 from kassa.domain.public_token import hash_token
 from kassa.service.projects import set_widget_origins
-from testkit import create_project, encode, raw_driver, sign, table_counts
+from testkit import SignedClient, create_project, encode, raw_driver, sign, table_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import AsyncIterator, Callable, Coroutine
 
-    from testkit import ProjectHandle, SignedClient
+    from testkit import KassaServer, ProjectHandle
 
 T = TypeVar("T")
 CARD = "4242424242424242"
@@ -184,3 +186,47 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
         time.sleep(0.05)
     msg = "condition not met in time"
     raise AssertionError(msg)
+
+
+SHOP = "https://shop.example"
+TOKENIZE = {"tokenize_widget": {"access": True}}
+
+
+@pytest.fixture
+async def shop(server: KassaServer) -> AsyncIterator[SignedClient]:
+    """A signing client of a project whose widgets ``https://shop.example`` may embed."""
+    handle = await widget_project(server.database_url, (SHOP,))
+    client = SignedClient(server.base_url, handle)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def pages(server: KassaServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-less client for the widget pages (redirects not followed)."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        yield http
+
+
+async def open_form(pages: httpx.AsyncClient, path: str, token: str) -> dict[str, str]:
+    """GET a widget page; the hidden fields its form posts."""
+    page = await pages.get(path, params={"public_token": token})
+    assert page.status_code == 200, page.text
+    return {"public_token": token, "form_token": form_token(page.text)}
+
+
+def card_form(**changes: str) -> dict[str, str]:
+    """A valid card form (plus ``changes``)."""
+    return {
+        "number": "4242 4242 4242 4242",
+        "expiry": "12/39",
+        "cvc": "737",
+        "cardholder_name": "Helen Adams",
+        **changes,
+    }
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """Each field's error text on a re-shown form (empty ones left out)."""
+    found = re.findall(r'<p class="field-error" id="([a-z_]+)-error"[^>]*>([^<]*)</p>', html)
+    return {name: text for name, text in found if text}

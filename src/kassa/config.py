@@ -98,6 +98,19 @@ class Settings:
             msg = f"KASSA_LOG_LEVEL: must be one of {', '.join(sorted(_LOG_LEVELS)).lower()}"
             raise ConfigError(msg)
         self._check_delivery()
+        self._check_widgets()
+
+    def _check_widgets(self) -> None:
+        positive = {
+            "KASSA_PUBLIC_TOKEN_TTL_SECONDS": self.public_token_ttl_seconds,
+            "KASSA_WIDGET_CARD_ATTEMPTS": self.widget_card_attempts,
+            "KASSA_WIDGET_IP_ATTEMPTS": self.widget_ip_attempts,
+            "KASSA_WIDGET_IP_WINDOW_SECONDS": self.widget_ip_window_seconds,
+        }
+        for key, value in positive.items():
+            if value <= 0:
+                msg = f"{key}: must be positive"
+                raise ConfigError(msg)
 
     def _check_delivery(self) -> None:
         positive = {
@@ -106,10 +119,6 @@ class Settings:
             "KASSA_WORKER_POLL_SECONDS": self.worker_poll_seconds,
             "KASSA_WORKER_BATCH": self.worker_batch,
             "KASSA_WORKER_CONCURRENCY": self.worker_concurrency,
-            "KASSA_PUBLIC_TOKEN_TTL_SECONDS": self.public_token_ttl_seconds,
-            "KASSA_WIDGET_CARD_ATTEMPTS": self.widget_card_attempts,
-            "KASSA_WIDGET_IP_ATTEMPTS": self.widget_ip_attempts,
-            "KASSA_WIDGET_IP_WINDOW_SECONDS": self.widget_ip_window_seconds,
         }
         for key, value in positive.items():
             if value <= 0:
