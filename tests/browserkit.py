@@ -1,6 +1,6 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (never ``playwright install``).
 
-The sync API, one browser per test session, a fresh context (cookies, storage) per test.
+The sync API, one browser per test module, a fresh context (cookies, storage) per test.
 Screenshots go to ``SCREENSHOTS`` (pytest's tmp dir unless ``KASSA_SCREENSHOTS`` names a
 folder, e.g. ``docs/widgets`` when refreshing the pictures in the docs).
 """

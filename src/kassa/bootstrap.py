@@ -16,7 +16,7 @@ from kassa.adapters.keys import RsaVerifier, ServerKey
 from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.adapters.vault import AesVault
 from kassa.config import ConfigError
-from kassa.service.deps import AcquiringPolicy, Deps
+from kassa.service.deps import AcquiringPolicy, Deps, WidgetPolicy
 from kassa.service.idempotency import IdempotencyPolicy
 from kassa.service.ports import NoProbe
 
@@ -106,6 +106,11 @@ async def build(
         processor=SandboxProcessor(clock, SqlJournal(store.driver)),
         acquiring=acquiring_policy(settings),
         probe=probe or NoProbe(),
+        widgets=WidgetPolicy(
+            token_lifetime=timedelta(seconds=settings.public_token_ttl_seconds),
+            card_attempts=settings.widget_card_attempts,
+            form_key=vault.derive_key(b"widget-form"),
+        ),
     )
     return Container(deps=deps, store=store, server_key=server_key)
 

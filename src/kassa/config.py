@@ -51,6 +51,10 @@ class Settings:
     hold_timeout_seconds: float = 5 * 24 * 3600.0
     recovery_after_seconds: float = 30.0  # a processor call not recorded this long is re-asked
     public_url: str = ""  # base for links such as the 3DS page; default http://host:port
+    public_token_ttl_seconds: float = 24 * 3600.0  # lifetime of a widget's public token
+    widget_card_attempts: int = 5  # card form posts per public token
+    widget_ip_attempts: int = 30  # card form posts per client address and window (per process)
+    widget_ip_window_seconds: float = 600.0
 
     @property
     def server_key(self) -> Path:
@@ -95,6 +99,19 @@ class Settings:
             msg = f"KASSA_LOG_LEVEL: must be one of {', '.join(sorted(_LOG_LEVELS)).lower()}"
             raise ConfigError(msg)
         self._check_delivery()
+        self._check_widgets()
+
+    def _check_widgets(self) -> None:
+        positive = {
+            "KASSA_PUBLIC_TOKEN_TTL_SECONDS": self.public_token_ttl_seconds,
+            "KASSA_WIDGET_CARD_ATTEMPTS": self.widget_card_attempts,
+            "KASSA_WIDGET_IP_ATTEMPTS": self.widget_ip_attempts,
+            "KASSA_WIDGET_IP_WINDOW_SECONDS": self.widget_ip_window_seconds,
+        }
+        for key, value in positive.items():
+            if value <= 0:
+                msg = f"{key}: must be positive"
+                raise ConfigError(msg)
 
     def _check_delivery(self) -> None:
         positive = {

@@ -28,6 +28,8 @@ _SECRET_KEYS = frozenset(
         "private_key",
         "password",
         "body",
+        "public_token",
+        "form_token",
     },
 )
 _DIGIT_RUN = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")  # 12-19 digits, as PANs

@@ -25,7 +25,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium through Playwright (``make test`` installs the package if missing)."""
+    """Debian's Chromium through Playwright (``make test`` installs the package if missing).
+
+    One per module: Playwright's sync API runs its own event loop while it is open, and that
+    loop must be gone before the asyncio tests of later modules start theirs.
+    """
     if not Path(CHROMIUM).exists():
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is missing in CI: `make system` installs Debian's chromium")

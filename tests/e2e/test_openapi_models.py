@@ -46,6 +46,7 @@ from kassa.api.schemas.session import (
     SessionResponseV1,
     SessionResponseV2,
 )
+from kassa.api.schemas.widgets import TokenRequest, TokenResponse
 from kassa.bootstrap import open_store
 from kassa.config import Settings
 from kassa.domain.project import ProjectSettings
@@ -88,6 +89,7 @@ METHODS: list[tuple[str, type[BaseModel], type[BaseModel]]] = [
     ("/api/v1/wallet/balance", WalletBalanceRequest, WalletBalanceResponse),
     ("/api/v1/session/chargeback", ChargebackRequest, SessionResponseV1),
     ("/api/v2/session/chargeback", ChargebackRequest, SessionResponseV2),
+    ("/api/v1/token", TokenRequest, TokenResponse),
 ]
 
 
@@ -321,6 +323,22 @@ async def test_real_answers_of_every_method_match_the_served_document(server: Ka
         )
         await api.ok("recurrent/disable", {"recurrent": {"token": token}})
         await _payout_methods(api, server, project)
+        created = await api.ok("session/create", body)
+        public = await api.ok(
+            "token",
+            {
+                "tokenize_widget": {"access": True, "locale": "ru"},
+                "acquiring_widget": {
+                    "session_id": created["session"]["id"],
+                    "show_recurrent_checkbox": "true",
+                    "success_return_url": "https://shop.example/ok",
+                },
+            },
+        )
+        await api.ok(
+            "token/info",
+            {"type": "public_token", "public_token": {"token": public["public_token"]}},
+        )
     finally:
         await client.aclose()
         await capturing.aclose()

@@ -98,6 +98,10 @@ def test_settings_are_frozen():
         ("KASSA_DATABASE_URL", "mysql://db"),
         ("KASSA_LOG_LEVEL", "verbose"),
         ("KASSA_DATA_DIR", ""),
+        ("KASSA_PUBLIC_TOKEN_TTL_SECONDS", "0"),
+        ("KASSA_WIDGET_CARD_ATTEMPTS", "-1"),
+        ("KASSA_WIDGET_IP_ATTEMPTS", "0"),
+        ("KASSA_WIDGET_IP_WINDOW_SECONDS", "a day"),
     ],
 )
 def test_malformed_value_fails_naming_the_key(key, value):

@@ -54,6 +54,8 @@ def test_other_numbers_are_kept(text):
         "private_key",
         "password",
         "body",
+        "public_token",
+        "form_token",
     ],
 )
 def test_secret_fields_are_redacted_whatever_their_value(key):

@@ -33,6 +33,7 @@ class AesVault:
             raise VaultKeyError(msg)
         self._aead = AESGCM(hmac.digest(master_key, b"kassa-vault-encrypt", hashlib.sha256))
         self._hash_key = hmac.digest(master_key, b"kassa-vault-hash", hashlib.sha256)
+        self._master = master_key
 
     @classmethod
     def from_file(cls, path: Path, *, create: bool) -> AesVault:
@@ -43,6 +44,10 @@ class AesVault:
                 raise VaultKeyError(msg)
             write_secret(path, secrets.token_bytes(_KEY_BYTES))
         return cls(path.read_bytes())
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for another purpose (widget form tokens), independent of the others."""
+        return hmac.digest(self._master, b"kassa-derived:" + purpose, hashlib.sha256)
 
     def number_hash(self, project_id: str, pan: str) -> str:
         """Keyed hash of the card number within one project (64 hex chars)."""

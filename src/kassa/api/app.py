@@ -23,9 +23,12 @@ from kassa.api.routes import payout as payout_routes
 from kassa.api.routes import recurrent as recurrent_routes
 from kassa.api.routes import refund as refund_routes
 from kassa.api.routes import session as session_routes
+from kassa.api.routes import token as token_routes
 from kassa.domain.errors import InvalidRequest, KassaError, MethodNotFound
+from kassa.web import demo as demo_page
 from kassa.web import pages
 from kassa.web import three_ds as three_ds_pages
+from kassa.web import widgets as widget_pages
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -190,7 +193,10 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     payout_routes.install(app, runtime)
     refund_routes.install(app, runtime)
     recurrent_routes.install(app, runtime)
+    token_routes.install(app, runtime)
     three_ds_pages.install(app, runtime)
+    widget_pages.install(app, runtime)
+    demo_page.install(app, runtime)
     app.mount(pages.STATIC_PREFIX, pages.static_files(), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

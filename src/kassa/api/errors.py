@@ -23,6 +23,10 @@ STATUS: Final[dict[type[e.KassaError], int]] = {
     e.SessionNotFound: 404,
     e.ProjectNotFound: 404,
     e.InvalidSessionStatus: 409,
+    e.PublicTokenNotFound: 404,
+    e.PublicTokenExpired: 410,
+    e.PublicTokenUsed: 410,
+    e.TooManyAttempts: 429,
     e.BusinessDecline: 422,
 }
 

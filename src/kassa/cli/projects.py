@@ -1,4 +1,4 @@
-"""``kassa projects …``: create, list, set-webhook, add-key, settings."""
+"""``kassa projects …``: create, list, set-webhook, add-key, settings, set-origins."""
 
 from __future__ import annotations
 
@@ -166,6 +166,7 @@ def list_projects(
             "auto_confirm": p.settings.auto_confirm,
             "two_step_capture": p.settings.two_step_capture,
             "partial_refunds": p.settings.partial_refunds,
+            "widget_origins": list(p.allowed_origins),
             "created_at": p.created_at.isoformat(),
         }
         for p in projects
@@ -235,3 +236,28 @@ def set_settings(
         f"settings of {project_id}: auto_confirm={current.auto_confirm} "
         f"two_step_capture={current.two_step_capture} partial_refunds={current.partial_refunds}",
     )
+
+
+@app.command("set-origins")
+def set_origins(
+    project_id: str,
+    origins: list[str] | None = typer.Argument(
+        None, help="Origins (https://shop.example) allowed to embed the widgets; none: default"
+    ),
+    database_url: str | None = DatabaseUrl,
+) -> None:
+    """Set the origins that may embed the card widgets and receive their results.
+
+    Without origins, the default comes back: the webhook URL's origin. http:// origins are
+    accepted only in sandbox mode (KASSA_SANDBOX=1).
+    """
+    config = settings(database_url=database_url)
+    project = _admin(
+        config,
+        lambda store: projects.set_widget_origins(
+            store, project_id, origins or [], allow_http=config.sandbox
+        ),
+        "ORIGIN",
+    )
+    shown = " ".join(project.allowed_origins) or "(none: set a webhook URL or give origins)"
+    typer.echo(f"widget origins of {project_id}: {shown}")

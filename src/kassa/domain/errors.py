@@ -11,9 +11,15 @@ KassaError                       any failure a caller may see (code: internal_er
 ├── IdentificationError          unknown or missing X-PARTNER-PROJECT
 ├── AuthenticationError          missing, garbled or wrong X-PARTNER-SIGN
 ├── AuthorizationError           method disabled for the project
+│   └── CsrfMismatch             a widget form post without its form token
 ├── SessionNotFound              no such session for this project (never leaks others')
 ├── ProjectNotFound              no such project (admin use cases: CLI, dashboard)
 ├── InvalidSessionStatus         operation not allowed in the current state
+├── PublicTokenInvalid           a widget page's public token cannot be used (pages only)
+│   ├── PublicTokenNotFound      never issued, another project's, or for another widget
+│   ├── PublicTokenExpired       past its lifetime
+│   └── PublicTokenUsed          its one operation is done
+├── TooManyAttempts              card attempts over the limit (per public token or per IP)
 ├── BusinessDecline              a 422 decline that is not an operation result
 │   ├── InsufficientFunds        payout above the wallet balance
 │   ├── RefundAmountExceeded     refunds would pass the captured amount
@@ -86,6 +92,12 @@ class AuthorizationError(KassaError):
     code = "authorization_error"
 
 
+class CsrfMismatch(AuthorizationError):
+    """A widget form was posted without the form token its page carried."""
+
+    code = "csrf_mismatch"
+
+
 class SessionNotFound(KassaError):
     """No session with this id belongs to the calling project."""
 
@@ -102,6 +114,36 @@ class InvalidSessionStatus(KassaError):
     """The operation is not allowed in the current state; the description says which."""
 
     code = "invalid_session_status"
+
+
+class PublicTokenInvalid(KassaError):
+    """A widget page's public token cannot be used; the subclass says why."""
+
+    code = "public_token_invalid"
+
+
+class PublicTokenNotFound(PublicTokenInvalid):
+    """No such public token (also another project's, or one issued for another widget)."""
+
+    code = "public_token_not_found"
+
+
+class PublicTokenExpired(PublicTokenInvalid):
+    """The public token is past its lifetime."""
+
+    code = "public_token_expired"
+
+
+class PublicTokenUsed(PublicTokenInvalid):
+    """The public token's one operation is already done."""
+
+    code = "public_token_used"
+
+
+class TooManyAttempts(KassaError):
+    """Too many card attempts for one public token or from one address."""
+
+    code = "too_many_attempts"
 
 
 class BusinessDecline(KassaError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime  # noqa: TC003 - dataclass field type
 
+from kassa.domain.origin import origin_of
+
 MAX_ACTIVE_KEYS = 2  # one current key and one being rotated in
 
 
@@ -19,7 +21,11 @@ class ProjectSettings:
 
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A merchant project; ``public_keys`` verify its requests (two during rotation)."""
+    """A merchant project; ``public_keys`` verify its requests (two during rotation).
+
+    ``widget_origins`` are the pages allowed to embed its widgets (empty: the webhook URL's
+    origin, see ``allowed_origins``).
+    """
 
     id: str
     name: str
@@ -27,3 +33,12 @@ class Project:
     created_at: datetime
     webhook_url: str | None = None
     settings: ProjectSettings = field(default_factory=ProjectSettings)
+    widget_origins: tuple[str, ...] = ()
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Origins that may frame the widgets and receive their ``postMessage``."""
+        if self.widget_origins:
+            return self.widget_origins
+        default = None if self.webhook_url is None else origin_of(self.webhook_url)
+        return () if default is None else (default,)

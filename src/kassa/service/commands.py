@@ -10,6 +10,7 @@ from kassa.domain.recurrent import Initiator
 if TYPE_CHECKING:
     from kassa.domain.json import JSON, JSONObject
     from kassa.domain.money import Money
+    from kassa.domain.public_token import AcquiringWidget, TokenizeWidget
     from kassa.domain.session import ApiVersion
 
 
@@ -218,3 +219,13 @@ class RecurrentTokenQuery:
 
     project_id: str
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueToken:
+    """``token``: a public token for one or more widgets (at least one is set)."""
+
+    project_id: str
+    tokenize: TokenizeWidget | None = None
+    acquiring: AcquiringWidget | None = None
+    fps_session_id: str | None = None

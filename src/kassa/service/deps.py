@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -26,6 +27,19 @@ class AcquiringPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class WidgetPolicy:
+    """Public tokens of the widgets: lifetime, card attempts per token, the form-token key.
+
+    ``form_key`` signs the widget forms' CSRF tokens; ``bootstrap`` derives it from the vault
+    key, so every process of one deployment accepts the others' forms.
+    """
+
+    token_lifetime: timedelta = timedelta(hours=24)
+    card_attempts: int = 5
+    form_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Deps:
     """Everything the handlers need; real or fake parts are chosen by the caller."""
 
@@ -38,3 +52,4 @@ class Deps:
     processor: Processor | None = None  # acquiring methods need one (bootstrap sets the sandbox)
     acquiring: AcquiringPolicy = field(default_factory=AcquiringPolicy)
     probe: Probe = field(default_factory=NoProbe)  # fault-injection seam (tests, torture)
+    widgets: WidgetPolicy = field(default_factory=WidgetPolicy)

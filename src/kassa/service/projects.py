@@ -1,4 +1,4 @@
-"""Project use cases shared by the CLI and the dashboard: create, keys, webhook URL, settings.
+"""Project use cases shared by the CLI and the dashboard: create, keys, webhooks, settings, origins.
 
 Each validates its input (public keys through the ``Verifier`` port, webhook URLs through the
 static SSRF guard) before anything is written, and answers with the project as stored.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kassa.domain.errors import InvalidRequest, ProjectNotFound
 from kassa.domain.ids import IdPrefix, new_id
+from kassa.domain.origin import OriginError, check_origin
 from kassa.domain.project import Project, ProjectSettings
 from kassa.domain.webhook_url import WebhookUrlError, check_webhook_url
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from kassa.service.ports import Clock, Store, Verifier
 
 _MAX_NAME = 200
+_MAX_ORIGINS = 20
 
 
 def checked_webhook_url(url: str | None, *, allow_private: bool) -> str | None:
@@ -99,3 +101,34 @@ async def update_settings(store: Store, project_id: str, **changes: bool) -> Pro
     updated = replace(project, settings=replace(project.settings, **changes))
     await store.set_project_settings(updated)
     return updated
+
+
+def checked_origins(origins: list[str] | tuple[str, ...], *, allow_http: bool) -> tuple[str, ...]:
+    """Normalised, de-duplicated origins in the given order, or ``InvalidRequest`` naming one."""
+    if len(origins) > _MAX_ORIGINS:
+        msg = f"widget_origins: at most {_MAX_ORIGINS}"
+        raise InvalidRequest(msg)
+    found: list[str] = []
+    for given in origins:
+        try:
+            origin = check_origin(given, allow_http=allow_http)
+        except OriginError as exc:
+            raise InvalidRequest(f"widget_origins: {exc}") from None
+        if origin not in found:
+            found.append(origin)
+    return tuple(found)
+
+
+async def set_widget_origins(
+    store: Store, project_id: str, origins: list[str] | tuple[str, ...], *, allow_http: bool
+) -> Project:
+    """Set the origins allowed to embed the project's widgets; none restores the default.
+
+    The default is the webhook URL's origin (``Project.allowed_origins``). ``allow_http``
+    (sandbox mode) admits ``http://`` origins; otherwise only ``https://``.
+    """
+    checked = checked_origins(origins, allow_http=allow_http)
+    if not await store.set_widget_origins(project_id, checked):
+        msg = f"no project {project_id}"
+        raise ProjectNotFound(msg)
+    return await load_project(store, project_id)

@@ -9,6 +9,7 @@ from kassa.domain.errors import ConcurrentUpdate
 from kassa.domain.ledger import Balance, LedgerEntry
 from kassa.domain.project import MAX_ACTIVE_KEYS, Project
 from kassa.service.ports import IdempotencyState
+from kassa.testing.memory_tokens import TokenReads
 from kassa.testing.memory_uow import InMemoryUnitOfWork, MemoryState, OutboxRecord, StoredKey
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     )
 
 
-class InMemoryStore:
+class InMemoryStore(TokenReads):
     """``service.ports.Store`` in memory, with the extra reads of ``SqlStore``."""
 
     def __init__(self) -> None:

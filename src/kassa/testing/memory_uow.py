@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Self
 from kassa.domain.errors import ConcurrentUpdate, IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import EXTERNAL, overdrawn
 from kassa.service.ports import IdempotencyState
+from kassa.testing.memory_tokens import TokenWrites
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from kassa.domain.ledger import LedgerTransaction
     from kassa.domain.project import Project
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
     from kassa.service.ports import (
@@ -57,6 +59,7 @@ class MemoryState:
     outbox: list[OutboxRecord] = field(default_factory=list)
     ledger: list[LedgerTransaction] = field(default_factory=list)
     recurrent: dict[str, RecurrentToken] = field(default_factory=dict)
+    public_tokens: dict[str, PublicToken] = field(default_factory=dict)
     balances: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def copy(self) -> MemoryState:
@@ -70,6 +73,7 @@ class MemoryState:
             outbox=list(self.outbox),
             ledger=list(self.ledger),
             recurrent=dict(self.recurrent),
+            public_tokens=dict(self.public_tokens),
             balances=dict(self.balances),
         )
 
@@ -79,7 +83,7 @@ class MemoryState:
         return replace(self.projects[project_id], public_keys=active)
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(TokenWrites):
     """Collects writes; ``commit`` applies them to a copy of the state, then swaps it in."""
 
     def __init__(self, store: InMemoryStore) -> None:

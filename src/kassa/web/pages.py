@@ -35,11 +35,13 @@ def content_security_policy(
     frame_ancestors: Iterable[str] = (),
     form_targets: Iterable[str] = (),
     connect: bool = False,
+    frame_src: Iterable[str] = (),
 ) -> str:
     """A strict CSP: only kassa's own styles, scripts with this response's nonce.
 
     ``frame_ancestors`` lists the origins allowed to embed the page (none by default);
-    ``form_targets`` extra form-action targets (the 3DS page posts back, then redirects).
+    ``form_targets`` extra form-action targets (the 3DS page posts back, then redirects);
+    ``frame_src`` the origins the page may itself frame (the demo page frames the widgets).
     """
     ancestors = " ".join(frame_ancestors) or "'none'"
     forms = " ".join(["'self'", *form_targets])
@@ -54,6 +56,9 @@ def content_security_policy(
     ]
     if connect:
         parts.append("connect-src 'self'")
+    frames = " ".join(frame_src)
+    if frames:
+        parts.append(f"frame-src {frames}")
     return "; ".join(parts)
 
 
@@ -64,6 +69,7 @@ def render(
     frame_ancestors: Iterable[str] = (),
     form_targets: Iterable[str] = (),
     connect: bool = False,
+    frame_src: Iterable[str] = (),
     headers: dict[str, str] | None = None,
     **context: Any,  # noqa: ANN401 - template variables
 ) -> HTMLResponse:
@@ -80,6 +86,7 @@ def render(
                 frame_ancestors=frame_ancestors,
                 form_targets=form_targets,
                 connect=connect,
+                frame_src=frame_src,
             ),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",

@@ -123,8 +123,18 @@ def settings_to_json(settings: ProjectSettings) -> str:
     )
 
 
+def origins_to_column(origins: tuple[str, ...]) -> str | None:
+    """``projects.widget_origins``: a JSON list, NULL for the default."""
+    return dumps(list(origins)) if origins else None
+
+
+def origins_from_column(value: str | None) -> tuple[str, ...]:
+    """Inverse of ``origins_to_column``."""
+    return tuple(orjson.loads(value)) if value else ()
+
+
 def project_from_row(row: Sequence[Any], keys: tuple[str, ...]) -> Project:
-    """A project from ``id, name, webhook_url, settings, created_at`` and its active keys."""
+    """A project from ``id, name, webhook_url, settings, created_at, widget_origins`` + keys."""
     settings = orjson.loads(row[3])
     return Project(
         id=row[0],
@@ -133,4 +143,5 @@ def project_from_row(row: Sequence[Any], keys: tuple[str, ...]) -> Project:
         settings=ProjectSettings(**settings),
         created_at=from_us(row[4]),
         public_keys=keys,
+        widget_origins=origins_from_column(row[5]),
     )

@@ -20,6 +20,7 @@ projects = sa.Table(
     sa.Column("webhook_url", sa.Text),
     sa.Column("settings", sa.Text, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("widget_origins", sa.Text),  # JSON list; NULL: the webhook URL's origin
 )
 
 project_keys = sa.Table(
@@ -204,4 +205,23 @@ session_operations = sa.Table(
     sa.Column("session_id", sa.Text, nullable=False),
     sa.Column("project_id", sa.Text, nullable=False),
     sa.Index("ix_session_operations_session", "session_id"),
+)
+
+# Public tokens of the card widgets, by the SHA-256 of the token (the token itself is never
+# stored). ``card_attempts`` counts card form posts (rate limit), ``used_at`` the one operation.
+public_tokens = sa.Table(
+    "public_tokens",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("kinds", sa.Text, nullable=False),  # widget kinds, space-separated
+    sa.Column("session_id", sa.Text),
+    sa.Column("options", sa.Text, nullable=False),  # JSON: each widget's settings
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("used_at", sa.BigInteger),
+    sa.Column("card_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("result", sa.Text),  # JSON: what the operation produced (number_hash, brand…)
+    sa.Index("ix_public_tokens_project", "project_id", "created_at"),
+    sa.Index("ix_public_tokens_expires", "expires_at"),
 )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows
+from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows, tokens_sql
 from kassa.adapters.db.deliveries import SqlDeliveries
 from kassa.adapters.db.driver import Driver, Row, Stmt
 from kassa.adapters.db.unit_of_work import SqlUnitOfWork
@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from kassa.domain.ledger import Balance, LedgerEntry
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
 
 _PROJECT_SELECT = (
-    "SELECT p.id, p.name, p.webhook_url, p.settings, p.created_at, k.public_key_pem "
+    "SELECT p.id, p.name, p.webhook_url, p.settings, p.created_at, p.widget_origins, "
+    "k.public_key_pem "
     "FROM projects p LEFT JOIN project_keys k "
     "ON k.project_id = p.id AND k.retired_at IS NULL "
 )
@@ -37,8 +39,8 @@ def _projects(found: list[Row]) -> list[Project]:
     heads: dict[str, Row] = {}
     for row in found:
         heads.setdefault(row[0], row)
-        if row[5] is not None:
-            keys.setdefault(row[0], []).append(row[5])
+        if row[6] is not None:
+            keys.setdefault(row[0], []).append(row[6])
     return [rows.project_from_row(r, tuple(keys.get(pid, ()))) for pid, r in heads.items()]
 
 
@@ -77,14 +79,15 @@ class SqlStore:
         created = rows.to_us(project.created_at)
         stmts = [
             Stmt(
-                "INSERT INTO projects (id, name, webhook_url, settings, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO projects (id, name, webhook_url, settings, created_at, "
+                "widget_origins) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     project.id,
                     project.name,
                     project.webhook_url,
                     rows.settings_to_json(project.settings),
                     created,
+                    rows.origins_to_column(project.widget_origins),
                 ),
             ),
         ]
@@ -104,6 +107,10 @@ class SqlStore:
             [Stmt("UPDATE projects SET webhook_url = ? WHERE id = ?", (url, project_id))],
         )
         return result.rowcount == 1
+
+    async def set_widget_origins(self, project_id: str, origins: tuple[str, ...]) -> bool:
+        """Set the widget origins (empty: the default)."""
+        return await tokens_sql.set_widget_origins(self.driver, project_id, origins)
 
     async def set_project_settings(self, project: Project) -> None:
         """Store the project's settings."""
@@ -183,6 +190,16 @@ class SqlStore:
     async def get_recurrent_token(self, project_id: str, token: str) -> RecurrentToken | None:
         """The project's recurrent token, or None."""
         return await acquiring_sql.get_recurrent_token(self.driver, project_id, token)
+
+    async def get_public_token(
+        self, token_hash: str, project_id: str | None = None
+    ) -> PublicToken | None:
+        """A public token by hash (within ``project_id`` when given)."""
+        return await tokens_sql.get_token(self.driver, token_hash, project_id)
+
+    async def take_card_attempt(self, token_hash: str, limit: int) -> bool:
+        """Count a card attempt while under ``limit``."""
+        return await tokens_sql.take_card_attempt(self.driver, token_hash, limit)
 
     async def ledger_entries(self) -> list[LedgerEntry]:
         """Every ledger posting with its transaction's context."""

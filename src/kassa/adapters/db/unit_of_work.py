@@ -13,7 +13,7 @@ import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Self
 
-from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows
+from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows, tokens_sql
 from kassa.adapters.db.driver import Stmt
 from kassa.domain.errors import IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import EXTERNAL, overdrawn
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from kassa.adapters.db.driver import Driver
+    from kassa.domain.json import JSONObject
     from kassa.domain.ledger import LedgerTransaction
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
     from kassa.service.ports import IdempotencyClaim, OutboxMessage, VaultEntry
@@ -237,6 +239,14 @@ class SqlUnitOfWork:
     def disable_recurrent_token(self, token: RecurrentToken) -> None:
         """Mark a recurrent token disabled."""
         self._stmts.append(acquiring_sql.disable_recurrent_statement(token))
+
+    def add_public_token(self, token: PublicToken) -> None:
+        """Insert a public token."""
+        self._stmts.append(tokens_sql.add_token_statement(token))
+
+    def use_public_token(self, token_hash: str, used_at: datetime, result: JSONObject) -> None:
+        """Mark a public token used (once)."""
+        self._stmts.append(tokens_sql.use_token_statement(token_hash, used_at, result))
 
     async def commit(self) -> None:
         """Apply every queued statement in one transaction (balance changes last)."""

@@ -11,8 +11,7 @@ from kassa.api.schemas.payment import (
     TokenInfoRequest,
     TokenInfoResponse,
 )
-from kassa.domain.errors import InvalidRequest
-from kassa.service import tokens
+from kassa.service import public_tokens, tokens
 from kassa.service.commands import RecurrentTokenQuery
 
 if TYPE_CHECKING:
@@ -40,8 +39,8 @@ async def _info(call: Call, body: TokenInfoRequest) -> Reply:
         return await tokens.card_info(call.deps, project_id, body.card.encrypted_card.number_hash)
     if body.recurrent_token is not None and body.type == "recurrent_token":
         return await tokens.recurrent_info(call.deps, project_id, body.recurrent_token.token)
-    msg = "type: public_token is not issued by this kassa yet"
-    raise InvalidRequest(msg)
+    token = body.public_token.token if body.public_token is not None else ""
+    return await public_tokens.token_info(call.deps, project_id, token)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -73,7 +72,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         runtime=runtime,
         path="token/info",
         versions=V1,
-        summary="Masked card behind a number_hash, or a recurrent token's state",
+        summary="Masked card behind a number_hash; a recurrent or public token's state",
         request_models={"v1": TokenInfoRequest},
         response_models={"v1": TokenInfoResponse},
         handler=_info,

@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from kassa.domain.json import JSONObject
     from kassa.domain.ledger import Balance, LedgerEntry, LedgerTransaction
     from kassa.domain.project import Project
+    from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
     from kassa.service.ports.basics import VaultEntry
@@ -121,6 +123,18 @@ class UnitOfWork(Protocol):
         """Mark the token disabled at ``token.disabled_at``."""
         ...
 
+    def add_public_token(self, token: PublicToken) -> None:
+        """Insert a new public token (by its hash)."""
+        ...
+
+    def use_public_token(self, token_hash: str, used_at: datetime, result: JSONObject) -> None:
+        """Mark the token used, keeping what it produced.
+
+        The commit fails with ``PublicTokenUsed`` if the token is already used (or unknown),
+        so two completions of one token can never both commit.
+        """
+        ...
+
     async def commit(self) -> None:
         """Apply every collected write atomically."""
         ...
@@ -149,6 +163,13 @@ class Store(Protocol):
         """Set the project's webhook URL; False if there is no such project."""
         ...
 
+    async def set_widget_origins(self, project_id: str, origins: tuple[str, ...]) -> bool:
+        """Set the origins allowed to embed the widgets (empty: the default).
+
+        Returns False if there is no such project.
+        """
+        ...
+
     async def set_project_settings(self, project: Project) -> None:
         """Store ``project.settings`` for an existing project."""
         ...
@@ -175,6 +196,16 @@ class Store(Protocol):
 
     async def get_recurrent_token(self, project_id: str, token: str) -> RecurrentToken | None:
         """Return the project's recurrent token, or None (also for another project's)."""
+        ...
+
+    async def get_public_token(
+        self, token_hash: str, project_id: str | None = None
+    ) -> PublicToken | None:
+        """The public token with this hash (only the project's, when ``project_id`` is given)."""
+        ...
+
+    async def take_card_attempt(self, token_hash: str, limit: int) -> bool:
+        """Count one card attempt on the token if fewer than ``limit`` were made; False if not."""
         ...
 
     async def ledger_entries(self) -> list[LedgerEntry]:
