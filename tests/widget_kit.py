@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 import pytest
 
+from kassa.adapters.clock import SystemClock
 from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.rows import to_us
 from kassa.bootstrap import open_store
+from kassa.domain.money import Money
 from kassa.domain.project import ProjectSettings
 from kassa.domain.public_token import hash_token
 from kassa.service.projects import set_widget_origins
+from kassa.service.wallet import topup
 from testkit import SignedClient, create_project, encode, raw_driver, sign, table_counts
 
 if TYPE_CHECKING:
@@ -109,6 +112,15 @@ async def guarded_counts(database_url: str) -> dict[str, int]:
     """Row counts of the tables no refused form may touch."""
     counts = await table_counts(database_url)
     return {table: counts[table] for table in GUARDED}
+
+
+async def fund(database_url: str, project_id: str, amount: int, currency: str = "usd") -> None:
+    """Prefund the project's payout wallet (``kassa wallet topup``)."""
+    store = await open_store(database_url)
+    try:
+        await topup(store, SystemClock(), project_id, Money(amount, currency))
+    finally:
+        await store.close()
 
 
 async def expire(database_url: str, token: str) -> None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import widget_scene as scene
 from browserkit import PHONE, screenshot
-from widget_kit import CARD, expire, run, widget_project
+from payout_kit import payout_body, payouts_of, vaulted
+from widget_kit import CARD, expire, fund, run, wait_until, widget_project
 from widget_scene import fill_card, frame_of, text_of
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ kassa, receiver, merchant, shop = scene.kassa, scene.receiver, scene.merchant, s
 
 
 def test_tokenize_in_a_cross_origin_frame_hands_the_hash_by_post_message(
-    page: Page, shop: Scene, screenshots: Path
+    page: Page, kassa: KassaServer, shop: Scene, screenshots: Path
 ):
-    """The shop (another origin) gets ``{number_hash, brand, last4}``; token/info knows it."""
+    """The shop (another origin) gets ``{number_hash, brand, last4}``; token/info knows it.
+
+    Then the shop pays out to the card by its hash alone (``encrypted_card``), as the seed says.
+    """
     token = shop.api.token({"tokenize_widget": {"access": True}})
     page.goto(shop.merchant.url("/tokenize", token))
     widget = frame_of(page)
@@ -62,6 +66,19 @@ def test_tokenize_in_a_cross_origin_frame_hands_the_hash_by_post_message(
     public = shop.api.ok("token/info", {"type": "public_token", "public_token": {"token": token}})
     assert public["info"]["is_active"] is False
     assert public["info"]["number_hash"] == card["number_hash"]
+    run(fund(kassa.database_url, shop.api.project.id, 5000))
+    started = shop.api.ok("session/init/payout", payout_body(vaulted(card["number_hash"]), 1500))
+    sid = started["session"]["id"]
+    shop.api.ok("session/confirm", {"session_id": sid})
+    [payout] = wait_until(lambda: _finished_payouts(shop, sid))
+    assert payout["status"] == "succeeded"
+    assert payout["payment_method"]["card"]["last4"] == "4242"
+    assert "payment_finished" in scene.webhook_types(shop.receiver, sid, 2)
+
+
+def _finished_payouts(shop: Scene, session_id: str) -> list[dict[str, object]] | None:
+    payouts = payouts_of(shop.api.status(session_id))
+    return payouts if payouts and payouts[0]["status"] != "pending" else None
 
 
 def test_an_expired_token_shows_a_clear_page_and_calls_on_error(
