@@ -79,6 +79,7 @@ async def test_pay_confirm_refund_and_recurrent_token(open_api: Any, merchant: A
     assert paid.recurrent is not None
 
     status = await api("session_status", session.id)
+    assert kit.unmodelled([session, ready.session, finished.session, status]) == []
     assert status.status is SessionStatus.ACCEPTED
     assert status.acquiring_payments[0].id == payment.id
 
@@ -88,6 +89,7 @@ async def test_pay_confirm_refund_and_recurrent_token(open_api: Any, merchant: A
     assert refunded.acquiring_payments[0].refunds[0].amount_details.amount == 4000
     event = await merchant.wait(session.id, WebhookType.PAYMENT_REFUNDED)
     [refund] = event.session.acquiring_payments[0].refunds
+    assert kit.unmodelled([refunded, event.session]) == []
     assert refund.status is RefundStatus.ACCEPTED
     with pytest.raises(RefundAmountExceededError) as caught:
         await api("refund", session.id, amount_details=AmountDetails(amount=7000, currency="usd"))
@@ -100,6 +102,7 @@ async def test_pay_confirm_refund_and_recurrent_token(open_api: Any, merchant: A
     assert (info.token, info.is_active) == (token, True)
     disabled = await api("disable_recurrent", token)
     assert disabled.is_active is False
+    assert kit.unmodelled([info, disabled]) == []
     assert disabled.finished_at is not None
     assert (await api("recurrent_status", token)).is_active is False
     later = await api("create_session", amount_details=USD, customer=BUYER)
@@ -126,6 +129,7 @@ async def test_create_start_confirm_capture_and_cancel(open_api: Any, merchant: 
     assert held.session.next_action is NextAction.CAPTURE
     await api("capture", created.id, amount_details=AmountDetails(amount=6000, currency="usd"))
     done = await merchant.wait(created.id, WebhookType.PAYMENT_FINISHED)
+    assert kit.unmodelled([created, started, held.session, done.session]) == []
     assert done.session.acquiring_payments[0].status is OperationStatus.SUCCEEDED
 
     other = await api("init_payment", payment_details=VISA, amount_details=USD, customer=BUYER)
@@ -157,6 +161,7 @@ async def test_token_info_for_a_vaulted_card(open_api: Any, sdk_server: Any) -> 
     number_hash = json.loads(done.stdout)["number_hash"]
     info = await api("token_info", number_hash=number_hash)
     assert (info.type, info.last4, info.number_hash) == ("card", "4444", number_hash)
+    assert kit.unmodelled(info) == []
     session = await api(
         "init_payment",
         payment_details=CardDetails.from_number_hash(number_hash),
