@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import BaseModel
 
 from kassa.adapters.keys import ServerKey
 from kassa.domain.project import ProjectSettings
@@ -32,7 +33,7 @@ from kassa_client import (
 from testkit import KassaServer, create_project
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
 
 @dataclass
@@ -104,12 +105,18 @@ class MerchantReceiver:
             items = list(self.deliveries)
         return [d for d in items if d.event is not None and d.event.session.id == session_id]
 
-    async def wait(self, session_id: str, kind: WebhookType, timeout: float = 20.0) -> WebhookEvent:
-        """The first handled ``kind`` event of the session, waiting for it to arrive."""
+    async def wait(
+        self,
+        session_id: str,
+        kind: WebhookType,
+        timeout: float = 20.0,
+        where: Callable[[WebhookEvent], bool] | None = None,
+    ) -> WebhookEvent:
+        """The first handled ``kind`` event of the session (that ``where`` accepts), waiting."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in self.events(session_id):
-                if event.type is kind:
+                if event.type is kind and (where is None or where(event)):
                     return event
             await asyncio.sleep(0.05)
         seen = [e.type.value for e in self.events(session_id)]
@@ -203,3 +210,24 @@ async def open_api(
     yield factory
     for api in made:
         await api.close()
+
+
+def unmodelled(model: Any, path: str = "") -> list[str]:
+    """Where a parsed answer holds fields its models do not declare (kept in ``model_extra``).
+
+    The system object of a bank account or e-wallet (``bank_account.global``) is the one
+    expected extra: its name is the value of ``system_type`` / ``type``.
+    """
+    if isinstance(model, list):
+        return [p for i, item in enumerate(model) for p in unmodelled(item, f"{path}[{i}]")]
+    if isinstance(model, dict):
+        return [p for k, v in model.items() for p in unmodelled(v, f"{path}.{k}")]
+    if not isinstance(model, BaseModel):
+        return []
+    named = (
+        {getattr(model, n, None) for n in ("system_type", "type")} if model.model_extra else set()
+    )
+    found = [f"{path}.{k}" for k in (model.model_extra or {}) if k not in named]
+    for name in type(model).model_fields:
+        found += unmodelled(getattr(model, name), f"{path}.{name}")
+    return found

@@ -14,6 +14,7 @@ from kassa_client import (
     InternetBankingDetails,
     PaymentSession,
     RecurrentDetails,
+    Refund,
     WalletMethod,
 )
 from kassa_client.models import OtherPaymentDetails, OtherPaymentMethod
@@ -116,3 +117,38 @@ def test_timestamps_parse_to_aware_datetimes():
     )
     assert session.created_at is not None
     assert session.created_at.utcoffset() is not None
+
+
+def test_destination_details_are_the_system_object():
+    """``bank_account.details`` / ``wallet.details``: the object named by the system or type."""
+    account = BankAccountMethod.model_validate(
+        {
+            "type": "bank_account",
+            "bank_account": {"system_type": "global", "global": {"iban": "****5432"}},
+        }
+    )
+    assert account.bank_account.details == {"iban": "****5432"}
+    account.bank_account.details["iban"] = "changed"  # a copy: the model is not changed
+    assert account.to_wire()["bank_account"]["global"] == {"iban": "****5432"}
+    wallet = WalletMethod.of("global", name="GCash", msisdn="639171234567")
+    assert wallet.wallet.details == {"name": "GCash", "msisdn": "639171234567"}
+    bare = BankAccountMethod.model_validate(
+        {"type": "bank_account", "bank_account": {"system_type": "upi"}}
+    )
+    assert bare.bank_account.details == {}
+
+
+def test_refund_reads_amounts_and_split_info():
+    """A refund's ``amounts`` and ``revenue_split_info`` are typed, not left in ``model_extra``."""
+    refund = Refund.model_validate(
+        {
+            "id": "rf_1",
+            "status": "accepted",
+            "amounts": {"gross": {"amount": 500, "currency": "usd"}},
+            "revenue_split_info": [{"contractor_alias": "a", "amount": 100}],
+        }
+    )
+    assert refund.amounts is not None
+    assert refund.amounts.gross == AmountDetails(amount=500, currency="usd")
+    assert refund.revenue_split_info == [{"contractor_alias": "a", "amount": 100}]
+    assert refund.model_extra == {}

@@ -22,6 +22,7 @@ class Methods:
     cancel = Method(_sessions.cancel)
     capture = Method(_sessions.capture)
     refund = Method(_sessions.refund)
+    chargeback = Method(_sessions.chargeback)
     session_status = Method(_sessions.session_status)
     multi_init = Method(_sessions.multi_init)
     wallet_balance = Method(_accounts.wallet_balance)

@@ -212,6 +212,17 @@ def refund(
     return session_call(version, "session/refund", body, idempotency_key)
 
 
+def chargeback(
+    version: ApiVersion, session_id: str, *, idempotency_key: str | None = None
+) -> Call[PaymentSession]:
+    """``session/chargeback``: a test chargeback of what is left of the session's payment.
+
+    In Bank 131's SDK; kassa serves it in the sandbox only. The payment gets a refund with
+    ``is_chargeback=True`` and a ``payment_refunded`` webhook follows.
+    """
+    return session_call(version, "session/chargeback", {"session_id": session_id}, idempotency_key)
+
+
 def session_status(version: ApiVersion, session_id: str) -> Call[PaymentSession]:
     """``session/status``: the session with all its operations (only reads)."""
     return session_call(version, "session/status", {"session_id": session_id}, None, mutating=False)

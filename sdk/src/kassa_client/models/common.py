@@ -138,6 +138,11 @@ class TokenInfo(KassaModel):
     created_at: datetime | None = None
     finished_at: datetime | None = None
     is_active: bool | None = None
+    # a public token (kassa): until when it opens its widgets, which, and what it produced
+    expires_at: datetime | None = None
+    widgets: list[str] | None = None
+    session_id: str | None = None
+    payment_id: str | None = None
 
 
 class Wallet(KassaModel):

@@ -159,10 +159,25 @@ class CardMethod(KassaModel):
         return cls(card=_vault_card(number_hash))
 
 
+def _named_object(model: KassaModel, name: str) -> dict[str, Any]:
+    """The object ``model`` holds under the key ``name`` (kept in ``model_extra``), or ``{}``."""
+    value = (model.model_extra or {}).get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 class BankAccount(KassaModel):
-    """``{"system_type": S, S: {…}}`` for S in ``global``, ``faster_payment_system``, ``upi``…."""
+    """``{"system_type": S, S: {…}}`` for S in ``global``, ``faster_payment_system``, ``upi``….
+
+    ``details`` is the system's object. In answers account numbers, IBANs and phones are
+    masked: ``{"iban": "****5432", "description": "…"}``.
+    """
 
     system_type: str
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The fields of the ``system_type`` object (a copy; ``{}`` when absent)."""
+        return _named_object(self, self.system_type)
 
 
 class BankAccountMethod(KassaModel):
@@ -182,9 +197,17 @@ class BankAccountMethod(KassaModel):
 
 
 class EWallet(KassaModel):
-    """``{"type": T, T: {…}}`` for T in ``global`` (msisdn), ``qiwi``, ``yoomoney``…."""
+    """``{"type": T, T: {…}}`` for T in ``global`` (msisdn), ``qiwi``, ``yoomoney``….
+
+    ``details`` is the wallet type's object; answers mask the number (``"****4567"``).
+    """
 
     type: str
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The fields of the ``type`` object (a copy; ``{}`` when absent)."""
+        return _named_object(self, self.type)
 
 
 class WalletMethod(KassaModel):

@@ -82,8 +82,10 @@ class Refund(KassaModel):
     created_at: datetime | None = None
     finished_at: datetime | None = None
     amount_details: AmountDetails | None = None
+    amounts: Amounts | None = None
     is_chargeback: bool = False
     transaction_info: TransactionInfo | None = None
+    revenue_split_info: list[dict[str, Any]] | None = None
     metadata: Any = None
 
 
