@@ -9,7 +9,10 @@ committed.
 
 On PostgreSQL the test holds a lock on ``sessions`` until the kill, so the server is always
 caught between claiming the key and committing, and the lease (10 s there, 3 s on SQLite)
-outlasts the restart: the ``Retry-After`` path is taken every time.
+outlasts the restart: the ``Retry-After`` path is taken every time. On SQLite the kill may also
+land after the intent committed (the key is then bound to the pending processor call): the
+restarted server's sweeper records the call after ``KASSA_RECOVERY_AFTER_SECONDS`` (shrunk to
+2 s) and stores the reply, which the retry then replays.
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ async def test_sigkill_mid_request_then_restart_completes_with_one_payment(
         tmp_path,
         KASSA_IDEMPOTENCY_LEASE_SECONDS="10" if postgres else "3",
         KASSA_WORKER_POLL_SECONDS="0.05",
+        KASSA_RECOVERY_AFTER_SECONDS="2",
     ).start()
     conn = None
     killer = Killer(server, asyncio.get_running_loop(), project.id)

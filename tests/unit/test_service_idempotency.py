@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,10 @@ from kassa.service.idempotency import (
     Reply,
     current_claim,
     fingerprint,
+    retry_after,
     run_idempotent,
 )
+from kassa.service.ports import IdempotencyRecord, IdempotencyState
 from kassa.testing import FrozenClock, InMemoryStore
 
 if TYPE_CHECKING:
@@ -229,3 +232,20 @@ async def test_fifty_simultaneous_calls_run_once(store, clock):
     in_flight = [r for r in results if isinstance(r, IdempotencyKeyInFlight)]
     assert len(in_flight) == 49  # the race happened: every other call saw the first running
     assert [r.body for r in results if isinstance(r, Reply)] == [handler.body]
+
+
+def test_a_bound_key_says_to_come_back_when_recovery_may_finish_it():
+    """A key bound to a pending processor call: Retry-After is the time until its recovery.
+
+    Its lease is ``recovery_after`` long (30 s), not a claim's; the young-claim answer (1 s)
+    would spend a client's whole retry budget before the sweeper could finish the operation.
+    """
+    now = FrozenClock().now()
+    bound = IdempotencyRecord(
+        "pj_1", "k", FP_A, IdempotencyState.BOUND, "o", now + timedelta(seconds=30), now
+    )
+    policy = IdempotencyPolicy(lease=timedelta(seconds=3))
+    assert retry_after(bound, now, policy) == 30
+    assert retry_after(bound, now + timedelta(seconds=29, milliseconds=500), policy) == 1
+    running = replace(bound, state=IdempotencyState.RUNNING, lease_until=now + policy.lease)
+    assert retry_after(running, now, policy) == 1  # a young claim: about to answer

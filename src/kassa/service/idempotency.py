@@ -82,10 +82,13 @@ def retry_after(existing: IdempotencyRecord, now: datetime, policy: IdempotencyP
     out, so the answer is the time left on the lease (at least 1 s). A bound key's lease ends
     when the recovery sweeper may finish its operation.
     """
+    left = max(1, math.ceil((existing.lease_until - now).total_seconds()))
+    if existing.state is IdempotencyState.BOUND:
+        return left  # its lease is the recovery time, not a claim's
     claimed_at = existing.lease_until - policy.lease
     if now - claimed_at < FRESH_CLAIM:
         return 1
-    return max(1, math.ceil((existing.lease_until - now).total_seconds()))
+    return left
 
 
 def fingerprint(method: str, body: bytes) -> str:
