@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # benchmark smoke runs, pgbouncer for the scale-out test. Installed once when missing.
 SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/wrk:wrk /usr/sbin/pgbouncer:pgbouncer
 
-.PHONY: run test lint types unit install system clean
+.PHONY: run test lint types unit install system bench-tools clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ system:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# Baselines of `kassa bench` that are not dependencies of kassa: localstripe (the offline
+# Stripe fake) in its own venv, as its aiohttp pins differ from ours. Never needed by the tests.
+bench-tools: var/bench-tools/bin/localstripe
+
+var/bench-tools/bin/localstripe:
+	$(PYTHON) -m venv var/bench-tools
+	var/bench-tools/bin/pip install --quiet localstripe==1.15.10
 
 run: $(STAMP)
 	$(BIN)/kassa migrate

@@ -44,8 +44,9 @@ class Options:
     rate: float = 1000.0
     workers: int = 2
     sessions: int = 0  # sessions seeded before measuring (0: none)
-    localstripe: bool = False
-    pgbouncer: bool = False
+    requests: int = 1_000_000  # soak: requests sent before the last RSS sample
+    localstripe: str | None = None  # create: a localstripe executable to compare with
+    pgbouncer: bool = False  # create: also through a pgbouncer in transaction mode
 
 
 @dataclass
@@ -90,9 +91,13 @@ class Bench:
     def wrk(self, base: str, prepared: Sequence[Prepared], seconds: int | None = None) -> Measure:
         """A closed-loop load with wrk (2 threads), sampling the server's RSS and CPU."""
         options = WrkOptions(2, self.options.connections, seconds or self.options.seconds)
+        before = None if self.server_pid is None else usage(self.server_pid)
         with self.sampled() as samples:
             measured = run_wrk(base, prepared, options)
         self.note_usage(samples)
+        if before is not None and self.server_pid is not None and measured.requests:
+            spent = usage(self.server_pid).cpu_seconds - before.cpu_seconds
+            self.cpu_ms_per_request = spent * 1000 / measured.requests
         return measured
 
     @contextlib.contextmanager
@@ -173,7 +178,10 @@ class Bench:
         }
 
     def spawn_bare(self, public_pem: str) -> str:
-        """The bare-minimum baseline (``bench/bare.py``), as many processes as kassa's."""
+        """The bare-minimum baseline (``bench/bare.py``), as many processes as kassa's.
+
+        On SQLite kassa is one process (one writer), so the baseline is one process too.
+        """
         key = self.workdir / "bare_public.pem"
         key.write_text(public_pem, encoding="ascii")
         port = free_port()
@@ -182,9 +190,10 @@ class Bench:
             "KASSA_BARE_DATABASE_URL": self.baseline_db,
             "KASSA_BARE_PUBLIC_KEY": str(key),
         }
+        processes = 1 if self.sqlite else self.options.workers
         args = [
             sys.executable, "-m", "uvicorn", "kassa.bench.bare:bare_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.options.workers),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         proc = spawn(args, env, f"http://127.0.0.1:{port}/healthz")
@@ -194,6 +203,7 @@ class Bench:
 
     baseline_db: str = ""
     server_pid: int | None = None
+    cpu_ms_per_request: float = 0.0  # the server's CPU per request in the last wrk run
 
 
 def measure(report: Report, options: Options, scenario: Any) -> Report:  # noqa: ANN401

@@ -1,4 +1,4 @@
-"""The scenarios of ``kassa bench``: create, status, card-flow, refund, payout-flow, mixed.
+"""The scenarios of ``kassa bench``: create, status, the flows, mixed, webhooks, and more.
 
 Each measures kassa and, in the same run, its baselines, then states each goal of the
 performance issue as met or missed by how much (``Report.goal``).
@@ -10,11 +10,16 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from kassa.adapters.keys import public_pem
+from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
+from kassa.bench.localstripe import find as find_localstripe
+from kassa.bench.localstripe import measure_localstripe
 from kassa.bench.pgbench import BARE_SCRIPT, CREATE_SCRIPT, pgbench_tps
 from kassa.bench.report import Measure
+from kassa.bench.scale import sizes, soak
 from kassa.bench.scratch import free_port
 from kassa.bench.seed import seed_sessions
 from kassa.bench.signed import create_requests, status_requests
+from kassa.bench.webhooks import webhooks
 from kassa.bench.wrk import write_requests
 from kassa.domain.money import Money
 from kassa.domain.project import ProjectSettings
@@ -31,6 +36,7 @@ GOAL_FLOWS = 300.0
 GOAL_STATUS = 1.5
 GOAL_P99_MS = 20.0
 GOAL_RSS_MB = 200.0
+GOAL_LOCALSTRIPE = 20.0
 
 
 def _count(bench: Bench, factor: float = 1.6) -> int:
@@ -81,6 +87,7 @@ def create(bench: Bench) -> None:
     bench.report.baselines["bare minimum (Starlette, RSA, one INSERT)"] = bare
     bench.stop_all()
     _pgbench(bench, project.id)
+    _localstripe(bench, kassa)
     ratio = kassa.rate / bare.rate if bare.rate else 0.0
     goal = GOAL_CREATE_SQLITE if bench.sqlite else GOAL_CREATE_PG
     bench.report.figures["kassa / bare minimum"] = ratio
@@ -108,6 +115,25 @@ def _pgbench(bench: Bench, project_id: str) -> None:
         bench.report.figures["kassa / pgbench (same writes)"] = kassa / tps if tps else 0.0
     tps = pgbench_tps(bench.baseline_db, BARE_SCRIPT, clients, seconds)
     bench.report.figures["pgbench: one INSERT (tx/s)"] = tps
+
+
+def _localstripe(bench: Bench, kassa: Measure) -> None:
+    executable = find_localstripe(bench.options.localstripe)
+    if executable is None:
+        bench.report.notes.append(
+            "localstripe not measured (`make bench-tools` installs it); the performance "
+            "issue's figure on this machine: 132 req/s, kassa then 9 x."
+        )
+        return
+    fake = measure_localstripe(bench, executable)
+    bench.report.baselines[f"localstripe {LOCALSTRIPE_VERSION} POST /v1/payment_intents"] = fake
+    ratio = kassa.rate / fake.rate if fake.rate else 0.0
+    bench.report.figures["kassa / localstripe"] = ratio
+    bench.report.goal(
+        f"create ≥ {GOAL_LOCALSTRIPE:.0f} x localstripe (both stores empty)",
+        met=ratio >= GOAL_LOCALSTRIPE,
+        detail=f"{ratio:.1f} ({kassa.rate:,.0f} vs {fake.rate:,.0f} req/s)",
+    )
 
 
 def _rss_goal(bench: Bench) -> None:
@@ -198,6 +224,9 @@ def mixed(bench: Bench) -> None:
 
 
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
+    "webhooks": webhooks,
+    "sizes": sizes,
+    "soak": soak,
     "create": create,
     "status": status,
     "card-flow": card_flow,

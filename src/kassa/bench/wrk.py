@@ -83,41 +83,74 @@ def write_requests(path: Path, prepared: Sequence[Prepared]) -> None:
             fh.write(f"{p.method}\t{p.path}\t{p.project}\t{p.signature}\t{p.key or '-'}\t{body}\n")
 
 
+# One fixed request, repeated (a baseline that needs no signature: localstripe).
+STATIC_LUA = r"""
+wrk.method = os.getenv("KASSA_WRK_METHOD")
+wrk.path = os.getenv("KASSA_WRK_PATH")
+wrk.body = os.getenv("KASSA_WRK_BODY")
+wrk.headers["Content-Type"] = os.getenv("KASSA_WRK_TYPE")
+wrk.headers["Authorization"] = os.getenv("KASSA_WRK_AUTH")
+""" + LUA[LUA.index("function done") :]
+
+
 def run_wrk(base_url: str, prepared: Sequence[Prepared], options: WrkOptions) -> Measure:
     """Run wrk against ``base_url`` for ``options.seconds``; the measured figures."""
+    with tempfile.TemporaryDirectory(prefix="kassa-wrk-") as tmp:
+        requests = Path(tmp) / "requests.tsv"
+        write_requests(requests, prepared)
+        env = {"KASSA_WRK_REQUESTS": str(requests), "KASSA_WRK_THREADS": str(options.threads)}
+        return _wrk(base_url, LUA, env, options, Path(tmp))
+
+
+def run_wrk_static(
+    base_url: str,
+    options: WrkOptions,
+    *,
+    path: str,
+    body: str,
+    content_type: str,
+    authorization: str,
+) -> Measure:
+    """The same POST over and over (no signature): a baseline such as localstripe."""
+    env = {
+        "KASSA_WRK_METHOD": "POST",
+        "KASSA_WRK_PATH": path,
+        "KASSA_WRK_BODY": body,
+        "KASSA_WRK_TYPE": content_type,
+        "KASSA_WRK_AUTH": authorization,
+    }
+    with tempfile.TemporaryDirectory(prefix="kassa-wrk-") as tmp:
+        return _wrk(base_url, STATIC_LUA, env, options, Path(tmp))
+
+
+def _wrk(base_url: str, lua: str, env: dict[str, str], options: WrkOptions, tmp: Path) -> Measure:
     binary = shutil.which("wrk")
     if binary is None:
         msg = "wrk is not installed: `make system` installs Debian's wrk"
         raise RuntimeError(msg)
-    with tempfile.TemporaryDirectory(prefix="kassa-wrk-") as tmp:
-        requests, script = Path(tmp) / "requests.tsv", Path(tmp) / "kassa.lua"
-        write_requests(requests, prepared)
-        script.write_text(LUA, encoding="utf-8")
-        done = subprocess.run(  # noqa: S603 - Debian's wrk with our script
-            [
-                binary,
-                "-t",
-                str(options.threads),
-                "-c",
-                str(options.connections),
-                "-d",
-                f"{options.seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                base_url,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=options.seconds + 60,
-            env={
-                "KASSA_WRK_REQUESTS": str(requests),
-                "KASSA_WRK_THREADS": str(options.threads),
-                "PATH": "/usr/bin:/bin",
-            },
-        )
+    script = tmp / "kassa.lua"
+    script.write_text(lua, encoding="utf-8")
+    done = subprocess.run(  # noqa: S603 - Debian's wrk with our script
+        [
+            binary,
+            "-t",
+            str(options.threads),
+            "-c",
+            str(options.connections),
+            "-d",
+            f"{options.seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=options.seconds + 60,
+        env={**env, "PATH": "/usr/bin:/bin"},
+    )
     line = next((x for x in done.stdout.splitlines() if x.startswith("KASSA-WRK ")), None)
     if done.returncode != 0 or line is None:
         msg = f"wrk failed: {done.stderr[-500:]} {done.stdout[-500:]}"

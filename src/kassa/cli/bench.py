@@ -1,7 +1,7 @@
 """``kassa bench …``: benchmarks that report speed as a ratio to a same-run baseline.
 
-``kassa bench SCENARIO``: create, status, card-flow, refund, payout-flow, mixed (the runner in
-``kassa.bench.runner``, scenarios in ``kassa.bench.scenarios``) and webhooks. Each is bounded in
+``kassa bench SCENARIO``: create, status, card-flow, refund, payout-flow, mixed, webhooks (the
+runner in ``kassa.bench.runner``, scenarios in ``kassa.bench.scenarios``). Each is bounded in
 requests and time and talks only to 127.0.0.1; reports go to ``--out`` (docs/benchmarks/).
 """
 
@@ -38,6 +38,12 @@ def _scenario(name: str, doc: str) -> None:
         sessions: int = typer.Option(
             0, "--sessions", min=0, max=10_000_000, help="sessions seeded before the run"
         ),
+        requests: int = typer.Option(
+            1_000_000, "--requests", min=100, max=100_000_000, help="soak: requests in all"
+        ),
+        localstripe: str | None = typer.Option(
+            None, "--localstripe", help="create: a localstripe executable to measure too"
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="folder for <scenario>-<database>.md and .json"
         ),
@@ -55,6 +61,8 @@ def _scenario(name: str, doc: str) -> None:
             rate=rate,
             workers=workers,
             sessions=sessions,
+            requests=requests,
+            localstripe=localstripe,
         )
         database = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
         line = (
@@ -80,38 +88,8 @@ for _name, _doc in (
     ("refund", "Refunds of paid payments until their payment_refunded arrives."),
     ("payout-flow", "init/payout → ready_to_confirm → confirm → payment_finished: flows/s."),
     ("mixed", "A realistic mix of create, status, card flows, refunds and payouts."),
+    ("webhooks", "Webhook deliveries/s with 1 and 3 workers, and commit-to-delivery lag."),
+    ("sizes", "create and status at 10,000 and at --sessions (1,000,000) stored sessions."),
+    ("soak", "--requests (1,000,000) create/status requests; RSS per API process after each run."),
 ):
     _scenario(_name, _doc)
-
-
-@app.command("webhooks")
-def webhooks(  # noqa: PLR0917 - Typer maps each parameter to one option
-    database_url: str = typer.Option(
-        "postgresql://postgres@127.0.0.1:5432/test",
-        "--database-url",
-        help="A PostgreSQL URL; a scratch database is created beside it and dropped after",
-    ),
-    deliveries: int = typer.Option(4000, "--deliveries", min=500, max=100_000),
-    rounds: int = typer.Option(3, "--rounds", min=1, max=10, help="interleaved repetitions"),
-    rate: float = typer.Option(200.0, "--rate", min=10, max=2000, help="changes/s for the lag"),
-    lag_seconds: float = typer.Option(10.0, "--lag-seconds", min=2, max=120),
-    out: Path | None = typer.Option(None, "--out", help="Append the report to this file"),
-) -> None:
-    """Webhook deliveries/s with 1 and 3 workers, and p99 commit-to-delivery lag."""
-    from kassa.bench.webhooks import bench_webhooks  # noqa: PLC0415 - load only when run
-
-    if not database_url.startswith(("postgresql://", "postgres://")):
-        typer.echo("kassa: bench webhooks needs PostgreSQL (several workers)", err=True)
-        raise typer.Exit(2)
-    report = bench_webhooks(
-        database_url,
-        deliveries=deliveries,
-        rounds=rounds,
-        rate=rate,
-        lag_seconds=lag_seconds,
-    )
-    text = report.markdown()
-    typer.echo(text)
-    if out is not None:
-        with out.open("a", encoding="utf-8") as fh:
-            fh.write(text + "\n\n")
