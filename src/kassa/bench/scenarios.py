@@ -69,7 +69,7 @@ def create(bench: Bench) -> None:
         asyncio.run(seed_sessions(bench.url, project.id, bench.options.sessions))
         bench.report.figures["sessions stored before the run"] = bench.options.sessions
     base = bench.start_kassa(worker=False)
-    bench.wrk(base, create_requests(project, 3000, "warm"), seconds=3)
+    bench.wrk(base, create_requests(project, 3000, "warm"), seconds=min(3, bench.options.seconds))
     kassa = bench.wrk(base, create_requests(project, _count(bench)))
     bench.report.results["kassa session/create"] = kassa
     spec = bench.flow_spec(project, base, free_port(), scenario="rate", rate=bench.options.rate)
@@ -82,7 +82,9 @@ def create(bench: Bench) -> None:
     bench.report.results[f"kassa session/create at a fixed {bench.options.rate:.0f} req/s"] = rated
     bench.stop_all()
     bare_base = bench.spawn_bare(public_pem(project.key))
-    bench.wrk(bare_base, create_requests(project, 3000, "bw"), seconds=3)
+    bench.wrk(
+        bare_base, create_requests(project, 3000, "bw"), seconds=min(3, bench.options.seconds)
+    )
     bare = bench.wrk(bare_base, create_requests(project, _count(bench), "b"))
     bench.report.baselines["bare minimum (Starlette, RSA, one INSERT)"] = bare
     bench.stop_all()
@@ -153,7 +155,7 @@ def status(bench: Bench) -> None:
     ids = asyncio.run(seed_sessions(bench.url, project.id, max(bench.options.sessions, 10_000)))
     bench.report.figures["sessions stored before the run"] = max(bench.options.sessions, 10_000)
     base = bench.start_kassa(worker=False)
-    bench.wrk(base, status_requests(project, ids[:3000]), seconds=3)
+    bench.wrk(base, status_requests(project, ids[:3000]), seconds=min(3, bench.options.seconds))
     read = bench.wrk(base, status_requests(project, ids))
     made = bench.wrk(base, create_requests(project, _count(bench)))
     bench.report.results["kassa session/status"] = read
