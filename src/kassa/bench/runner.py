@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kassa.adapters.keys import ServerKey, private_pem
+from kassa.bench import profile as profiling
 from kassa.bench.procs import kassa_env, kassa_serve, kassa_worker, spawn, stop, usage
 from kassa.bench.scratch import free_port, scratch_database
 from kassa.bench.signed import BenchProject, add_project
@@ -47,6 +48,7 @@ class Options:
     requests: int = 1_000_000  # soak: requests sent before the last RSS sample
     localstripe: str | None = None  # create: a localstripe executable to compare with
     pgbouncer: bool = False  # create: also through a pgbouncer in transaction mode
+    profile: bool = False  # py-spy one API process during the measured kassa loads
 
 
 @dataclass
@@ -88,13 +90,29 @@ class Bench:
         stop(self.procs)
         self.procs.clear()
 
-    def wrk(self, base: str, prepared: Sequence[Prepared], seconds: int | None = None) -> Measure:
-        """A closed-loop load with wrk (2 threads), sampling the server's RSS and CPU."""
+    def wrk(
+        self,
+        base: str,
+        prepared: Sequence[Prepared],
+        seconds: int | None = None,
+        *,
+        profile: str | None = None,
+    ) -> Measure:
+        """A closed-loop load with wrk (2 threads), sampling the server's RSS and CPU.
+
+        ``profile`` (a label): with ``--profile``, py-spy samples one API process meanwhile.
+        """
         options = WrkOptions(2, self.options.connections, seconds or self.options.seconds)
         before = None if self.server_pid is None else usage(self.server_pid)
+        spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
+        if profile is not None and self.options.profile and self.server_pid is not None:
+            pid = profiling.api_process(self.server_pid)
+            spy = profiling.start(pid, max(1, options.seconds - 1), out)
         with self.sampled() as samples:
             measured = run_wrk(base, prepared, options)
         self.note_usage(samples)
+        if profile is not None and self.options.profile:
+            profiling.add_to_report(self.report, profile, spy, out)
         if before is not None and self.server_pid is not None and measured.requests:
             spent = usage(self.server_pid).cpu_seconds - before.cpu_seconds
             self.cpu_ms_per_request = spent * 1000 / measured.requests

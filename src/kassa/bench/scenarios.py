@@ -70,7 +70,7 @@ def create(bench: Bench) -> None:
         bench.report.figures["sessions stored before the run"] = bench.options.sessions
     base = bench.start_kassa(worker=False)
     bench.wrk(base, create_requests(project, 3000, "warm"), seconds=min(3, bench.options.seconds))
-    kassa = bench.wrk(base, create_requests(project, _count(bench)))
+    kassa = bench.wrk(base, create_requests(project, _count(bench)), profile="create")
     bench.report.results["kassa session/create"] = kassa
     spec = bench.flow_spec(project, base, free_port(), scenario="rate", rate=bench.options.rate)
     fixed = bench.workdir / "rate.tsv"
@@ -156,7 +156,7 @@ def status(bench: Bench) -> None:
     bench.report.figures["sessions stored before the run"] = max(bench.options.sessions, 10_000)
     base = bench.start_kassa(worker=False)
     bench.wrk(base, status_requests(project, ids[:3000]), seconds=min(3, bench.options.seconds))
-    read = bench.wrk(base, status_requests(project, ids))
+    read = bench.wrk(base, status_requests(project, ids), profile="status")
     made = bench.wrk(base, create_requests(project, _count(bench)))
     bench.report.results["kassa session/status"] = read
     bench.report.results["kassa session/create"] = made

@@ -44,6 +44,9 @@ def _scenario(name: str, doc: str) -> None:
         localstripe: str | None = typer.Option(
             None, "--localstripe", help="create: a localstripe executable to measure too"
         ),
+        profile: bool = typer.Option(
+            False, "--profile", help="py-spy one API process during kassa's measured load"
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="folder for <scenario>-<database>.md and .json"
         ),
@@ -63,6 +66,7 @@ def _scenario(name: str, doc: str) -> None:
             sessions=sessions,
             requests=requests,
             localstripe=localstripe,
+            profile=profile,
         )
         database = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
         line = (
