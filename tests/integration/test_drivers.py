@@ -182,3 +182,59 @@ async def test_postgres_driver_is_asyncpg(pg_url):
         assert await opened.fetch("SELECT ?::int + ?::int", (2, 3)) == [(5,)]
     finally:
         await opened.close()
+
+
+# --- PostgreSQL: batches as one statement (adapters/db/pg_batch.py) --------------------------
+
+
+@pytest.fixture
+async def pg(pg_url: str):
+    """The PostgreSQL driver with parent/child/scratch tables."""
+    opened = await raw_driver(pg_url)
+    await opened.write(
+        [
+            CREATE,
+            Stmt("CREATE TABLE parent (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"),
+            Stmt("CREATE TABLE child (k TEXT PRIMARY KEY, parent TEXT REFERENCES parent (k))"),
+        ]
+    )
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.mark.postgres
+async def test_a_merged_batch_reports_counts_and_sees_its_siblings_keys(pg):
+    """One round trip: counts per statement; a child may name a parent made beside it."""
+    results = await pg.write(
+        [
+            Stmt("INSERT INTO child (k, parent) VALUES (?, ?)", ("c", "p")),
+            Stmt("INSERT INTO parent (k, v) VALUES (?, ?)", ("p", 1), expect=1),
+            Stmt("UPDATE scratch SET v = 2 WHERE k = ?", ("none",)),
+        ]
+    )
+    assert [r.rowcount for r in results] == [1, 1, 0]
+    assert await pg.fetch("SELECT k, parent FROM child") == [("c", "p")]
+
+
+@pytest.mark.postgres
+async def test_a_failed_expectation_in_a_merged_batch_undoes_every_statement(pg):
+    """The guard aborts the one statement: nothing lands, and that statement's error is raised."""
+    await pg.write([Stmt("INSERT INTO parent (k, v) VALUES ('p', 1)")])
+
+    class Stale(ConcurrentUpdate):
+        pass
+
+    with pytest.raises(Stale):
+        await pg.write(
+            [
+                Stmt("INSERT INTO child (k, parent) VALUES (?, ?)", ("c", "p")),
+                Stmt("UPDATE parent SET v = 2 WHERE k = ? AND v = ?", ("p", 7), 1, error=Stale),
+            ]
+        )
+    assert await pg.fetch("SELECT count(*) FROM child") == [(0,)]
+    assert await pg.fetch("SELECT v FROM parent") == [(1,)]
+    with pytest.raises(ConcurrentUpdate):  # a single statement with an expectation, merged too
+        await pg.write([Stmt("UPDATE parent SET v = 3 WHERE v = ?", (9,), expect=1)])
+    assert await pg.fetch("SELECT v FROM parent") == [(1,)]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from kassa.adapters.db import pg_batch
 from kassa.adapters.db.driver import Result, Row, Stmt
 
 if TYPE_CHECKING:
@@ -80,8 +81,24 @@ class PostgresDriver:
             # One statement is atomic on its own: skip the BEGIN/COMMIT round trips.
             async with self.pool.acquire() as conn:
                 return await self._run(conn, stmts)
+        if pg_batch.mergeable(stmts):
+            return await self._run_merged(stmts)
         async with self.pool.acquire() as conn, conn.transaction():
             return await self._run(conn, stmts)
+
+    async def _run_merged(self, stmts: Sequence[Stmt]) -> list[Result]:
+        """The batch as one statement (``pg_batch``): atomic, one round trip."""
+        sql, params = pg_batch.merged(stmts)
+        try:
+            async with self.pool.acquire() as conn:
+                row = await conn.fetchrow(sql, *params)
+        except asyncpg.InvalidTextRepresentationError as exc:
+            failed = pg_batch.failed_statement(str(exc))
+            if failed is None:
+                raise
+            raise stmts[failed].error() from None
+        assert row is not None  # noqa: S101 - the SELECT always returns its one row
+        return [Result(int(row[n]), []) for n in range(len(stmts))]
 
     @staticmethod
     async def _run(conn: asyncpg.Connection, stmts: Sequence[Stmt]) -> list[Result]:
