@@ -5,7 +5,9 @@ into its own virtual environment (``var/bench-tools``; its aiohttp pins differ f
 ``kassa bench create`` measures it when it is there (or at ``--localstripe PATH``). The load is
 ``POST /v1/payment_intents`` (form-encoded amount and currency, a test secret key), its
 closest counterpart of ``session/create``, against an empty store, as kassa's scratch database
-starts empty: equal stored data.
+starts empty: equal stored data. localstripe keeps its store in memory and pickles all of it
+to ``/tmp/localstripe.pickle`` on every write (and loads that file at start), so the file is
+removed before it starts, and its rate falls as its store grows during the run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from kassa.bench.report import Measure
     from kassa.bench.runner import Bench
 
+STORE = Path("/tmp/localstripe.pickle")  # noqa: S108 - where localstripe keeps its store
 INSTALLED = Path("var/bench-tools/bin/localstripe")  # where `make bench-tools` puts it
 VERSION = "1.15.10"
 SECRET = "sk_test_kassa_bench"  # noqa: S105 - localstripe accepts any test key
@@ -40,6 +43,7 @@ def measure_localstripe(bench: Bench, executable: str) -> Measure:
     """Start localstripe on a free port, warm it, load it like kassa's create; stop it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    STORE.unlink(missing_ok=True)  # an empty store (and not a truncated one left behind)
     proc = spawn([executable, "--port", str(port)], {"PATH": "/usr/bin:/bin"}, f"{base}/v1/")
     bench.procs.append(proc)
     bench.server_pid = proc.pid
@@ -50,7 +54,8 @@ def measure_localstripe(bench: Bench, executable: str) -> Measure:
         "authorization": f"Bearer {SECRET}",
     }
     options = WrkOptions(2, bench.options.connections, bench.options.seconds)
-    run_wrk_static(base, WrkOptions(2, bench.options.connections, 2), **request)
+    run_wrk_static(base, WrkOptions(2, bench.options.connections, 1), **request)
     measured = run_wrk_static(base, options, **request)
     bench.stop_all()
+    STORE.unlink(missing_ok=True)
     return measured

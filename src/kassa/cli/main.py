@@ -12,6 +12,7 @@ from kassa.cli import ledger as ledger_cli
 from kassa.cli import sandbox as sandbox_cli
 from kassa.cli.call import call
 from kassa.cli.context import DatabaseUrl, settings
+from kassa.cli.torture import torture
 
 app = typer.Typer(
     name="kassa",
@@ -24,6 +25,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(wallet.app, name="wallet")
 app.command("call")(call)
+app.command("torture")(torture)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(sandbox_cli.app, name="sandbox")
 
