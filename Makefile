@@ -47,8 +47,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers, whole files each (module fixtures such as one server per module stay
+# whole); most tests wait on servers, webhooks and processes, so two overlap well on 2 cores.
+TEST_WORKERS ?= 2
+
 test: system lint types
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

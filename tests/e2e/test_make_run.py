@@ -216,7 +216,7 @@ def test_make_test_runs_lint_strict_types_then_the_whole_suite():
         steps.index(".venv/bin/ruff format --check src tests sdk"),
         steps.index(".venv/bin/ruff check src tests sdk"),
         steps.index(".venv/bin/mypy"),
-        steps.index(".venv/bin/pytest"),
+        steps.index(".venv/bin/pytest -n 2 --dist loadfile"),
     ]
     assert order == sorted(order)
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
