@@ -54,10 +54,31 @@ class PostgresDriver:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDriver:
-        """Open a pool to ``url`` (released connections get the cheap reset below)."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout_ms: int | None = None,
+    ) -> PostgresDriver:
+        """Open a pool to ``url`` (released connections get the cheap reset below).
+
+        ``statement_timeout_ms`` becomes the connections' ``statement_timeout`` and
+        ``lock_timeout`` (startup parameters, so no reset can lose them).
+        """
+        server_settings = {}
+        if statement_timeout_ms is not None:
+            server_settings = {
+                "statement_timeout": str(statement_timeout_ms),
+                "lock_timeout": str(statement_timeout_ms),
+            }
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, reset=_cheap_reset
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            reset=_cheap_reset,
+            server_settings=server_settings,
         )
         return cls(pool)
 
