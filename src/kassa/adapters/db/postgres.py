@@ -50,6 +50,9 @@ class _UnsentError(Exception):
     """The connection died before the batch's BEGIN: nothing was applied, it may run again."""
 
 
+_RERUN: tuple[type[Exception], ...] = (_UnsentError, *_NOT_SENT)  # a write that may run again
+
+
 def _count(status: str) -> int:
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
@@ -126,7 +129,7 @@ class PostgresDriver:
         for attempt in range(_MAX_TRIES):
             try:
                 return await self._write_once(stmts)
-            except (_UnsentError, *_NOT_SENT):
+            except _RERUN:
                 if attempt == _MAX_TRIES - 1:
                     raise
             except asyncpg.PostgresError as exc:
