@@ -35,13 +35,24 @@ def sqlite_path(database_url: str) -> str:
     return database_url.removeprefix("sqlite:///")
 
 
-async def open_driver(database_url: str) -> Driver:
-    """Open the driver for a URL; the schema must be at the newest migration."""
+DEFAULT_STATEMENT_TIMEOUT_MS = 30_000  # Settings.db_statement_timeout_ms
+
+
+async def open_driver(
+    database_url: str, *, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+) -> Driver:
+    """Open the driver for a URL; the schema must be at the newest migration.
+
+    ``statement_timeout_ms`` bounds every statement and lock wait (PostgreSQL) or the wait for
+    the write lock (SQLite's busy timeout): past it the statement fails, the request gets a 500.
+    """
     driver: Driver
     if database_url.startswith("sqlite:///"):
-        driver = SqliteDriver(sqlite_path(database_url))
+        driver = SqliteDriver(sqlite_path(database_url), busy_timeout_ms=statement_timeout_ms)
     else:
-        driver = await PostgresDriver.connect(database_url)
+        driver = await PostgresDriver.connect(
+            database_url, statement_timeout_ms=statement_timeout_ms
+        )
     try:
         found = await driver.fetch("SELECT version_num FROM alembic_version")
     except Exception:  # noqa: BLE001 - any failure here means "not migrated"
@@ -53,9 +64,11 @@ async def open_driver(database_url: str) -> Driver:
     return driver
 
 
-async def open_store(database_url: str) -> SqlStore:
+async def open_store(
+    database_url: str, *, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+) -> SqlStore:
     """A store over the database at ``database_url``."""
-    return SqlStore(await open_driver(database_url))
+    return SqlStore(await open_driver(database_url, statement_timeout_ms=statement_timeout_ms))
 
 
 def acquiring_policy(settings: Settings) -> AcquiringPolicy:
@@ -89,7 +102,9 @@ async def build(
     probe: Probe | None = None,
 ) -> Container:
     """Open the store and load keys for ``settings``; ``probe`` watches the pipeline's steps."""
-    store = await open_store(settings.database_url)
+    store = await open_store(
+        settings.database_url, statement_timeout_ms=settings.db_statement_timeout_ms
+    )
     server_key = ServerKey(settings.server_key, create=settings.sandbox)
     vault = AesVault.from_file(settings.vault_key, create=settings.sandbox)
     clock = clock or SystemClock()

@@ -25,6 +25,9 @@ class Settings:
     """Everything kassa reads from its environment; components get it as an argument."""
 
     database_url: str = "sqlite:///var/kassa.sqlite3"
+    # A statement (PostgreSQL statement_timeout and lock_timeout) or a wait for SQLite's write
+    # lock (busy_timeout) longer than this fails the request with a 500 instead of hanging.
+    db_statement_timeout_ms: int = 30_000
     host: str = "127.0.0.1"
     port: int = 8131
     data_dir: Path = Path("var")
@@ -91,6 +94,9 @@ class Settings:
             raise ConfigError(msg)
         if not 0 < self.port < 65536:  # noqa: PLR2004
             msg = "KASSA_PORT: must be 1..65535"
+            raise ConfigError(msg)
+        if self.db_statement_timeout_ms <= 0:
+            msg = "KASSA_DB_STATEMENT_TIMEOUT_MS: must be positive"
             raise ConfigError(msg)
         if self.max_body_bytes <= 0:
             msg = "KASSA_MAX_BODY_BYTES: must be positive"

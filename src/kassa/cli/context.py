@@ -47,7 +47,9 @@ async def opened_store(config: Settings) -> AsyncIterator[SqlStore]:
     from kassa.bootstrap import open_store  # noqa: PLC0415 - keep `kassa --help` fast
 
     try:
-        store = await open_store(config.database_url)
+        store = await open_store(
+            config.database_url, statement_timeout_ms=config.db_statement_timeout_ms
+        )
     except ConfigError as exc:
         typer.echo(f"kassa: {exc}", err=True)
         raise typer.Exit(2) from None

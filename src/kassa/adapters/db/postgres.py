@@ -1,4 +1,13 @@
-"""PostgreSQL driver: asyncpg pool, raw SQL, one transaction per batch, 40001/40P01 retried."""
+"""PostgreSQL driver: asyncpg pool, raw SQL, one transaction per batch, 40001/40P01 retried.
+
+A pooled connection whose backend was terminated (``pg_terminate_backend``, a PostgreSQL
+restart, a proxy dropping it) fails the next statement on it; asyncpg then discards it. That
+statement is run again on another connection when doing so cannot apply anything twice: a read
+always, a write batch only when the client refused before the server saw it or its COMMIT
+(``InterfaceError``, ``InternalClientError``). A write cut while the server had it is not
+retried here (its outcome is unknown); the request fails with a 500 and its idempotency key
+makes the client's retry safe.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,17 @@ if TYPE_CHECKING:
 
 _RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_TRIES = 5
+# Raised by asyncpg before anything reached the server (or before the COMMIT was sent).
+_NOT_SENT: tuple[type[Exception], ...] = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+# The connection is gone: nothing a read did can matter, so a read runs again.
+_BROKEN: tuple[type[Exception], ...] = (
+    *_NOT_SENT,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+)
 _PLACEHOLDER = re.compile(r"\?")
 
 
@@ -24,6 +44,13 @@ def to_dollar(sql: str) -> str:
     """``?`` placeholders → ``$1, $2, …`` (kassa's SQL never holds a literal ``?``)."""
     counter = iter(range(1, 10_000))
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+class _UnsentError(Exception):
+    """The connection died before the batch's BEGIN: nothing was applied, it may run again."""
+
+
+_RERUN: tuple[type[Exception], ...] = (_UnsentError, *_NOT_SENT)  # a write that may run again
 
 
 def _count(status: str) -> int:
@@ -54,23 +81,57 @@ class PostgresDriver:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDriver:
-        """Open a pool to ``url`` (released connections get the cheap reset below)."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout_ms: int | None = None,
+    ) -> PostgresDriver:
+        """Open a pool to ``url`` (released connections get the cheap reset below).
+
+        ``statement_timeout_ms`` becomes the connections' ``statement_timeout`` and
+        ``lock_timeout`` (startup parameters, so no reset can lose them).
+        """
+        server_settings = {}
+        if statement_timeout_ms is not None:
+            server_settings = {
+                "statement_timeout": str(statement_timeout_ms),
+                "lock_timeout": str(statement_timeout_ms),
+            }
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, reset=_cheap_reset
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            reset=_cheap_reset,
+            server_settings=server_settings,
         )
         return cls(pool)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run a read query."""
-        records = await self.pool.fetch(to_dollar(sql), *params)
-        return [tuple(r) for r in records]
+        """Run a read query (again on a fresh connection if its connection was dead)."""
+        for attempt in range(_MAX_TRIES):
+            try:
+                records = await self.pool.fetch(to_dollar(sql), *params)
+            except _BROKEN:
+                if attempt == _MAX_TRIES - 1:
+                    raise
+                continue
+            return [tuple(r) for r in records]
+        raise AssertionError  # pragma: no cover - the loop returns or raises
 
     async def write(self, stmts: Sequence[Stmt]) -> list[Result]:
-        """Run the batch in one transaction, retrying serialization failures."""
+        """Run the batch in one transaction, retrying serialization failures.
+
+        Also retried: a batch refused by a dead connection before the server saw it.
+        """
         for attempt in range(_MAX_TRIES):
             try:
                 return await self._write_once(stmts)
+            except _RERUN:
+                if attempt == _MAX_TRIES - 1:
+                    raise
             except asyncpg.PostgresError as exc:
                 if getattr(exc, "sqlstate", None) not in _RETRYABLE or attempt == _MAX_TRIES - 1:
                     raise
@@ -83,8 +144,20 @@ class PostgresDriver:
                 return await self._run(conn, stmts)
         if pg_batch.mergeable(stmts):
             return await self._run_merged(stmts)
-        async with self.pool.acquire() as conn, conn.transaction():
-            return await self._run(conn, stmts)
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            try:
+                await tx.start()
+            except _BROKEN as exc:  # dead before BEGIN: nothing of the batch was sent
+                raise _UnsentError from exc
+            try:
+                results = await self._run(conn, stmts)
+            except BaseException:
+                if not conn.is_closed():
+                    await tx.rollback()
+                raise
+            await tx.commit()  # InterfaceError if the connection died before COMMIT was sent
+            return results
 
     async def _run_merged(self, stmts: Sequence[Stmt]) -> list[Result]:
         """The batch as one statement (``pg_batch``): atomic, one round trip."""

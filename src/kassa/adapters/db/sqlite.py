@@ -23,12 +23,14 @@ MAX_GROUP = 256
 _Job = tuple["Sequence[Stmt]", asyncio.AbstractEventLoop, "asyncio.Future[list[Result]]"]
 
 
-def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+def _connect(path: str, *, readonly: bool, busy_timeout_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     if readonly:
         conn.execute("PRAGMA query_only=ON")
     return conn
@@ -60,11 +62,15 @@ class SqliteDriver:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
-        """Open the database (which must already be migrated) and start the writer."""
+    def __init__(self, path: str, *, busy_timeout_ms: int = 30_000) -> None:
+        """Open the database (which must already be migrated) and start the writer.
+
+        A write waiting longer than ``busy_timeout_ms`` for another process's lock fails
+        (``database is locked``) and its group is rolled back.
+        """
         self.path = path
-        self._reader = _connect(path, readonly=True)
-        self._writer = _connect(path, readonly=False)
+        self._reader = _connect(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
+        self._writer = _connect(path, readonly=False, busy_timeout_ms=busy_timeout_ms)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="kassa-sqlite-writer", daemon=True)
         self._thread.start()
