@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,16 @@ def redact(
     return scrub(dict(event))  # type: ignore[no-any-return]
 
 
+def add_pid(
+    _logger: Any,  # noqa: ANN401 - structlog's processor signature
+    _name: str,
+    event: MutableMapping[str, Any],
+) -> MutableMapping[str, Any]:
+    """Structlog processor: the process id, so the lines of N API processes tell who served."""
+    event["pid"] = os.getpid()
+    return event
+
+
 def configure(level: str = "info", *, json: bool = True) -> None:
     """Configure structlog once per process."""
     renderer: Any = (
@@ -78,6 +89,7 @@ def configure(level: str = "info", *, json: bool = True) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_pid,
             structlog.processors.format_exc_info,
             redact,
             renderer,

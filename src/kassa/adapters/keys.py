@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 import os
+import secrets
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -113,6 +114,26 @@ def write_secret(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def create_secret(path: Path, data: bytes) -> bytes:
+    """Create ``path`` holding ``data`` unless it exists; return what the file holds.
+
+    Several processes starting at once (``kassa serve --workers N``, workers beside it) may
+    all find the key missing: each writes its own temporary file and links it into place,
+    which only the first can do, so all of them go on with the one key that won, never
+    with a half-written file or a key that another process then overwrote.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    write_secret(temporary, data)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_bytes()
+
+
 def write_key_pair(private_path: Path, public_path: Path) -> rsa.RSAPrivateKey:
     """Generate an RSA-2048 pair and write both PEM files."""
     key = generate_private_key()
@@ -130,7 +151,7 @@ class ServerKey:
             if not create:
                 msg = f"server key {private_path} does not exist"
                 raise KeyError_(msg)
-            write_key_pair(private_path, private_path.with_name("server_public.pem"))
+            create_secret(private_path, private_pem(generate_private_key()))
         self._key = load_private_key(private_path.read_bytes())
         self.private_path = private_path
         self.public_path = private_path.with_name("server_public.pem")

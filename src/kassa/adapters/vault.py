@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kassa.adapters.keys import write_secret
+from kassa.adapters.keys import create_secret
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,7 @@ class AesVault:
             if not create:
                 msg = f"vault key {path} does not exist (KASSA_VAULT_KEY_PATH)"
                 raise VaultKeyError(msg)
-            write_secret(path, secrets.token_bytes(_KEY_BYTES))
+            create_secret(path, secrets.token_bytes(_KEY_BYTES))
         return cls(path.read_bytes())
 
     def derive_key(self, purpose: bytes) -> bytes:

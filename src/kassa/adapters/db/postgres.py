@@ -1,10 +1,19 @@
-"""PostgreSQL driver: asyncpg pool, raw SQL, one transaction per batch, 40001/40P01 retried."""
+"""PostgreSQL driver: asyncpg pool, raw SQL, one transaction per batch, 40001/40P01 retried.
+
+Behind pgbouncer in transaction mode (``?pgbouncer=1`` in the URL, see ``pool_options``) the
+pool keeps no named prepared statements: each server connection may serve another client
+between two transactions, so a statement prepared on it could be missing or someone else's.
+kassa holds no other session state: no LISTEN, no session ``SET`` (only ``SET LOCAL`` inside a
+transaction), no advisory locks, no cursors across transactions.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 from typing import TYPE_CHECKING, Any
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -17,6 +26,31 @@ if TYPE_CHECKING:
 _RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock
 _MAX_TRIES = 5
 _PLACEHOLDER = re.compile(r"\?")
+PGBOUNCER_PARAM = "pgbouncer"  # kassa's own URL parameter; never sent to the server
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
+def pool_options(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL for asyncpg (without ``pgbouncer=``) and the pool options it asks for.
+
+    ``postgresql://…/db?pgbouncer=1`` says a pgbouncer in transaction (or statement) mode is in
+    between: asyncpg then caches no prepared statements (``statement_cache_size=0``), so each
+    query is parsed as an unnamed statement in the same round trip that runs it. The flag is
+    in the URL, not a setting of its own, so every program that opens the URL (``kassa serve``,
+    ``kassa worker``, the CLI, the benchmark) behaves alike.
+    """
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    flags = [value.strip().lower() for name, value in params if name == PGBOUNCER_PARAM]
+    if not flags:
+        return url, {}
+    if flags[-1] not in _ON | _OFF:
+        msg = f"KASSA_DATABASE_URL: pgbouncer={flags[-1]!r} must be 1/true or 0/false"
+        raise ValueError(msg)
+    rest = [(name, value) for name, value in params if name != PGBOUNCER_PARAM]
+    clean = urlunsplit(parts._replace(query=urlencode(rest)))
+    return clean, ({"statement_cache_size": 0} if flags[-1] in _ON else {})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -56,8 +90,9 @@ class PostgresDriver:
     @classmethod
     async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDriver:
         """Open a pool to ``url`` (released connections get the cheap reset below)."""
+        dsn, options = pool_options(url)
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, reset=_cheap_reset
+            dsn, min_size=min_size, max_size=max_size, reset=_cheap_reset, **options
         )
         return cls(pool)
 
