@@ -69,7 +69,9 @@ async def card_confirm(shop: Shop) -> Flow:
 
 async def create_then_start(shop: Shop) -> Flow:
     """session/create, then session/start/payment on it, confirm: payment_finished."""
-    created = await shop.ok("session/create", {"amount_details": {"amount": 500, "currency": "eur"}})
+    created = await shop.ok(
+        "session/create", {"amount_details": {"amount": 500, "currency": "eur"}}
+    )
     sid = created["session"]["id"]
     body = {k: v for k, v in init_body().items() if k != "amount_details"}
     await shop.ok("session/start/payment", {"session_id": sid, **body})
@@ -186,5 +188,5 @@ async def check_outbox(database_url: str, receiver: Receiver, flows: list[Flow])
     for _id, sid, event_type, status, attempts, _worker in rows:
         assert (status, attempts) == ("delivered", 1), (sid, event_type, status, attempts)
         by_session[sid].append(event_type)
-    assert dict(by_session) == {sid: types for sid, types in flows}  # one attempt row each
+    assert dict(by_session) == dict(flows)  # one attempt row each
     return {str(row[5]) for row in rows}

@@ -80,7 +80,7 @@ async def test_two_api_processes_and_two_workers_run_the_payment_flows(
         receiver.stop()
     assert codes == [0, 0]
     served = _request_pids(api.log())
-    assert len(served) == 2, served  # noqa: PLR2004 - both API processes
+    assert len(served) == 2, served
     assert set(served) <= api_processes, (served, api_processes)
     worker_pids = {str(worker.proc.pid) for worker in workers if worker.proc is not None}
     assert {owner.split(":")[1] for owner in owners} == worker_pids

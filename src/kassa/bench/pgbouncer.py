@@ -86,9 +86,22 @@ class Pgbouncer:
         """``SHOW <what>`` on the admin console (STATS, POOLS, CLIENTS…) as rows of columns."""
         done = subprocess.run(  # noqa: S603 - psql with our own arguments
             [
-                PSQL, "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                "-d", "pgbouncer", "--no-psqlrc", "-A", "-F", "\t", "-c", f"SHOW {what}",
-            ],  # fmt: skip
+                PSQL,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                "pgbouncer",
+                "--no-psqlrc",
+                "-A",
+                "-F",
+                "\t",
+                "-c",
+                f"SHOW {what}",
+            ],
             capture_output=True,
             text=True,
             timeout=10,
@@ -130,8 +143,10 @@ def _accepting(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start(database_url: str, folder: Path, *, pool_size: int = 20, max_clients: int = 400) -> Pgbouncer:
-    """Start pgbouncer in ``folder`` in front of ``database_url``'s server; wait until it listens."""
+def start(
+    database_url: str, folder: Path, *, pool_size: int = 20, max_clients: int = 400
+) -> Pgbouncer:
+    """Start pgbouncer in ``folder`` before ``database_url``'s server; wait until it listens."""
     if not PGBOUNCER.exists():
         msg = f"{PGBOUNCER} is missing: `make system` installs Debian's pgbouncer"
         raise RuntimeError(msg)

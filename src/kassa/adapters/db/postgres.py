@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 from typing import TYPE_CHECKING, Any
-
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
