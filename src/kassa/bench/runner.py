@@ -48,7 +48,7 @@ class Options:
     sessions: int = 0  # sessions seeded before measuring (0: none)
     requests: int = 1_000_000  # soak: requests sent before the last RSS sample
     localstripe: str | None = None  # create: a localstripe executable to compare with
-    pgbouncer: bool = False  # create: also through a pgbouncer in transaction mode
+    pgbouncer: bool = False  # kassa's processes reach the database through pgbouncer (transaction)
     profile: bool = False  # py-spy one API process during the measured kassa loads
 
 
