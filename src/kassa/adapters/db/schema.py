@@ -46,10 +46,14 @@ sessions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
     sa.Column("doc", sa.Text, nullable=False),
-    sa.Column("payment_id", sa.Text),  # the acquiring payment, for look-ups by payment id
+    sa.Column("payment_id", sa.Text),  # the latest acquiring payment (operations: below)
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
-    sa.Index("ix_sessions_deadline", "deadline_at"),
-    sa.Index("ix_sessions_payment", "payment_id"),
+    sa.Index(  # the sweeper's deadline_at <= now; created sessions (NULL) add no entry
+        "ix_sessions_deadline",
+        "deadline_at",
+        postgresql_where=sa.text("deadline_at IS NOT NULL"),
+        sqlite_where=sa.text("deadline_at IS NOT NULL"),
+    ),
 )
 
 idempotency_keys = sa.Table(
