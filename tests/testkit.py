@@ -143,8 +143,12 @@ class SignedClient:
 class KassaServer:
     """``kassa serve`` as a real subprocess on a free port."""
 
-    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
-        """Prepare (not start) a server over ``database_url`` keeping keys in ``data_dir``."""
+    def __init__(self, database_url: str, data_dir: Path, *args: str, **env: str) -> None:
+        """Prepare (not start) a server over ``database_url`` keeping keys in ``data_dir``.
+
+        ``args`` are extra ``kassa serve`` options (``--workers 2 --no-worker``).
+        """
+        self.args = args
         self.database_url = database_url
         self.data_dir = data_dir
         self.port = free_port()
@@ -165,7 +169,7 @@ class KassaServer:
         }
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kassa", "serve"],
+                [sys.executable, "-m", "kassa", "serve", *self.args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -67,6 +68,16 @@ def redact(
     return scrub(dict(event))  # type: ignore[no-any-return]
 
 
+def add_pid(
+    _logger: Any,  # noqa: ANN401 - structlog's processor signature
+    _name: str,
+    event: MutableMapping[str, Any],
+) -> MutableMapping[str, Any]:
+    """Structlog processor: the process id, so the lines of N API processes tell who served."""
+    event["pid"] = os.getpid()
+    return event
+
+
 _REQUEST_SINK: list[Any] = []  # the byte stream of ``request_line`` (set by ``configure``)
 
 
@@ -87,6 +98,7 @@ def request_line(**fields: str | float | None) -> None:
         "event": "request",
         "level": "info",
         "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "pid": os.getpid(),  # as ``add_pid``: which of N API processes served it
     }
     out = _REQUEST_SINK[0]
     out.write(orjson.dumps(event) + b"\n")
@@ -105,6 +117,7 @@ def configure(level: str = "info", *, json: bool = True) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_pid,
             structlog.processors.format_exc_info,
             redact,
             renderer,

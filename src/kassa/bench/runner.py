@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kassa.adapters.keys import ServerKey, private_pem
+from kassa.bench import pgbouncer
 from kassa.bench import profile as profiling
 from kassa.bench.procs import kassa_env, kassa_serve, kassa_worker, spawn, stop, usage
 from kassa.bench.scratch import free_port, scratch_database
@@ -47,7 +48,7 @@ class Options:
     sessions: int = 0  # sessions seeded before measuring (0: none)
     requests: int = 1_000_000  # soak: requests sent before the last RSS sample
     localstripe: str | None = None  # create: a localstripe executable to compare with
-    pgbouncer: bool = False  # create: also through a pgbouncer in transaction mode
+    pgbouncer: bool = False  # kassa's processes reach the database through pgbouncer (transaction)
     profile: bool = False  # py-spy one API process during the measured kassa loads
 
 
@@ -76,7 +77,7 @@ class Bench:
     def start_kassa(self, *, worker: bool, **env: str) -> str:
         """``kassa serve`` (N API processes; 1 on SQLite) and, if asked, a ``kassa worker``."""
         port = free_port()
-        environ = kassa_env(self.url, self.workdir, port, **env)
+        environ = kassa_env(self.kassa_url or self.url, self.workdir, port, **env)
         workers = 1 if self.sqlite else self.options.workers
         server = kassa_serve(environ, port, workers=workers)
         self.procs.append(server)
@@ -223,6 +224,7 @@ class Bench:
         return f"http://127.0.0.1:{port}"
 
     baseline_db: str = ""
+    kassa_url: str = ""  # the database as kassa's processes reach it (through pgbouncer)
     server_pid: int | None = None
     cpu_ms_per_request: float = 0.0  # the server's CPU per request in the last wrk run
 
@@ -237,8 +239,23 @@ def measure(report: Report, options: Options, scenario: Any) -> Report:  # noqa:
         (Path(tmp) / "baseline").mkdir(exist_ok=True)
         bench = Bench(options, url, Path(tmp), report)
         bench.baseline_db = baseline
-        try:
-            scenario(bench)
-        finally:
-            bench.stop_all()
+        with contextlib.ExitStack() as stack:
+            if options.pgbouncer and not bench.sqlite:
+                bouncer = stack.enter_context(pgbouncer.running(url))
+                bench.kassa_url = bouncer.url(url)
+                stack.callback(_note_pgbouncer, report, bouncer, url)
+            try:
+                scenario(bench)
+            finally:
+                bench.stop_all()
     return report
+
+
+def _note_pgbouncer(report: Report, bouncer: pgbouncer.Pgbouncer, url: str) -> None:
+    report.figures["pgbouncer: transactions passed to the database"] = bouncer.transactions(
+        url.rsplit("/", 1)[1]
+    )
+    report.notes.append(
+        "kassa's processes reached PostgreSQL through Debian's pgbouncer in transaction mode "
+        "(`?pgbouncer=1`: asyncpg statement_cache_size=0); baselines and pgbench went direct."
+    )

@@ -47,6 +47,9 @@ def _scenario(name: str, doc: str) -> None:
         profile: bool = typer.Option(
             False, "--profile", help="py-spy one API process during kassa's measured load"
         ),
+        pgbouncer: bool = typer.Option(
+            False, "--pgbouncer", help="PostgreSQL: kassa through a pgbouncer (transaction mode)"
+        ),
         out: Path | None = typer.Option(
             None, "--out", help="folder for <scenario>-<database>.md and .json"
         ),
@@ -67,12 +70,17 @@ def _scenario(name: str, doc: str) -> None:
             requests=requests,
             localstripe=localstripe,
             profile=profile,
+            pgbouncer=pgbouncer,
         )
         database = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+        if pgbouncer and database == "SQLite":
+            typer.echo("kassa: --pgbouncer needs PostgreSQL", err=True)
+            raise typer.Exit(2)
+        database += "+pgbouncer" if pgbouncer else ""
         line = (
             f"kassa bench {name} --database-url {database_url.rsplit('@', maxsplit=1)[-1]} "
             f"--duration {duration} --connections {connections} --rate {rate:g} "
-            f"--workers {workers} --sessions {sessions}"
+            f"--workers {workers} --sessions {sessions}" + (" --pgbouncer" if pgbouncer else "")
         )
         report = Report(name, database, line, {"workers": workers, "connections": connections})
         measure(report, options, SCENARIOS[name])

@@ -7,13 +7,22 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from kassa.adapters.db.postgres import pool_options
+
 _SCRIPTS = Path(__file__).with_name("migrations")
 
 
 def alembic_url(database_url: str) -> str:
-    """The SQLAlchemy URL for a kassa database URL (asyncpg driver for PostgreSQL)."""
+    """The SQLAlchemy URL for a kassa database URL (asyncpg driver for PostgreSQL).
+
+    kassa's ``pgbouncer=1`` becomes SQLAlchemy's ``prepared_statement_cache_size=0``; still,
+    run ``kassa migrate`` against PostgreSQL itself (``docs/deploy.md``).
+    """
     if database_url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+        dsn, options = pool_options(database_url)
+        if options:
+            dsn += ("&" if "?" in dsn else "?") + "prepared_statement_cache_size=0"
+        return "postgresql+asyncpg://" + dsn.split("://", 1)[1]
     return database_url
 
 

@@ -7,6 +7,14 @@ always, a write batch only when the client refused before the server saw it or i
 (``InterfaceError``, ``InternalClientError``). A write cut while the server had it is not
 retried here (its outcome is unknown); the request fails with a 500 and its idempotency key
 makes the client's retry safe.
+
+Behind pgbouncer in transaction mode (``?pgbouncer=1`` in the URL, see ``pool_options``) the
+pool keeps no named prepared statements: each server connection may serve another client
+between two transactions, so a statement prepared on it could be missing or someone else's.
+kassa holds no other session state: no LISTEN, no session ``SET`` (only ``SET LOCAL`` inside a
+transaction), no advisory locks, no cursors across transactions. pgbouncer refuses startup
+parameters it does not know, so there the statement and lock timeouts are not sent: set them on
+the role or database (``ALTER ROLE kassa SET statement_timeout = '30s'``, ``docs/deploy.md``).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -37,6 +46,31 @@ _BROKEN: tuple[type[Exception], ...] = (
     asyncpg.exceptions.AdminShutdownError,
 )
 _PLACEHOLDER = re.compile(r"\?")
+PGBOUNCER_PARAM = "pgbouncer"  # kassa's own URL parameter; never sent to the server
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
+def pool_options(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL for asyncpg (without ``pgbouncer=``) and the pool options it asks for.
+
+    ``postgresql://…/db?pgbouncer=1`` says a pgbouncer in transaction (or statement) mode is in
+    between: asyncpg then caches no prepared statements (``statement_cache_size=0``), so each
+    query is parsed as an unnamed statement in the same round trip that runs it. The flag is
+    in the URL, not a setting of its own, so every program that opens the URL (``kassa serve``,
+    ``kassa worker``, the CLI, the benchmark) behaves alike.
+    """
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    flags = [value.strip().lower() for name, value in params if name == PGBOUNCER_PARAM]
+    if not flags:
+        return url, {}
+    if flags[-1] not in _ON | _OFF:
+        msg = f"KASSA_DATABASE_URL: pgbouncer={flags[-1]!r} must be 1/true or 0/false"
+        raise ValueError(msg)
+    rest = [(name, value) for name, value in params if name != PGBOUNCER_PARAM]
+    clean = urlunsplit(parts._replace(query=urlencode(rest)))
+    return clean, ({"statement_cache_size": 0} if flags[-1] in _ON else {})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -92,20 +126,23 @@ class PostgresDriver:
         """Open a pool to ``url`` (released connections get the cheap reset below).
 
         ``statement_timeout_ms`` becomes the connections' ``statement_timeout`` and
-        ``lock_timeout`` (startup parameters, so no reset can lose them).
+        ``lock_timeout`` (startup parameters, so no reset can lose them) — except behind
+        pgbouncer, which refuses startup parameters it does not know.
         """
+        dsn, options = pool_options(url)
         server_settings = {}
-        if statement_timeout_ms is not None:
+        if statement_timeout_ms is not None and not options:
             server_settings = {
                 "statement_timeout": str(statement_timeout_ms),
                 "lock_timeout": str(statement_timeout_ms),
             }
         pool = await asyncpg.create_pool(
-            url,
+            dsn,
             min_size=min_size,
             max_size=max_size,
             reset=_cheap_reset,
             server_settings=server_settings,
+            **options,
         )
         return cls(pool)
 
