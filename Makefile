@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # benchmark smoke runs, pgbouncer for the scale-out test. Installed once when missing.
 SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/wrk:wrk /usr/sbin/pgbouncer:pgbouncer
 
-.PHONY: run test lint types unit install system bench-tools clean
+.PHONY: run test lint types unit install system bench-tools bench clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,26 @@ bench-tools: var/bench-tools/bin/localstripe
 var/bench-tools/bin/localstripe:
 	$(PYTHON) -m venv var/bench-tools
 	var/bench-tools/bin/pip install --quiet localstripe==1.15.10
+
+# Every `kassa bench` scenario on PostgreSQL and SQLite, reports into docs/benchmarks/ (about
+# 20 minutes; run it on a quiet machine). Not part of `make test`.
+BENCH := $(BIN)/kassa bench
+BENCH_OUT := --out docs/benchmarks
+SQLITE_BENCH := --database-url sqlite:///var/bench.sqlite3
+bench: $(STAMP) system bench-tools
+	$(BENCH) create --workers 2 --profile $(BENCH_OUT)
+	$(BENCH) create $(SQLITE_BENCH) $(BENCH_OUT)
+	$(BENCH) status $(BENCH_OUT)
+	$(BENCH) status $(SQLITE_BENCH) $(BENCH_OUT)
+	$(BENCH) card-flow --profile $(BENCH_OUT)
+	$(BENCH) card-flow $(SQLITE_BENCH) $(BENCH_OUT)
+	$(BENCH) refund $(BENCH_OUT)
+	$(BENCH) payout-flow $(BENCH_OUT)
+	$(BENCH) mixed $(BENCH_OUT)
+	$(BENCH) mixed $(SQLITE_BENCH) $(BENCH_OUT)
+	$(BENCH) webhooks $(BENCH_OUT)
+	$(BENCH) sizes --sessions 1000000 $(BENCH_OUT)
+	$(BENCH) soak --requests 1000000 $(BENCH_OUT)
 
 run: $(STAMP)
 	$(BIN)/kassa migrate
