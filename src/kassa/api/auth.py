@@ -21,7 +21,7 @@ from kassa.domain.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from starlette.requests import Request
 
@@ -98,9 +98,24 @@ async def authenticate(
 ) -> Caller:
     """Identify the project and verify the signature over the raw body of ``request``."""
     body = await read_body(request, limit)
-    caller = await verify_caller(request.headers, body, store, projects, verifier)
+    headers = request_headers(request.headers.raw)
+    caller = await verify_caller(headers, body, store, projects, verifier)
     request.scope["kassa.project"] = caller.project.id
     return caller
+
+
+def request_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers by lower-case name; a repeated one is joined with ``", "`` (RFC 9110 §5.3).
+
+    So a duplicated ``X-PARTNER-PROJECT`` or ``X-PARTNER-SIGN`` is seen, and refused, instead
+    of one copy silently winning (a proxy in front may pick the other one).
+    """
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        found[key] = f"{found[key]}, {text}" if key in found else text
+    return found
 
 
 async def verify_caller(
@@ -115,6 +130,9 @@ async def verify_caller(
     if not project_id or len(project_id) > _MAX_PROJECT_ID:
         msg = "X-PARTNER-PROJECT header is missing"
         raise IdentificationError(msg)
+    if "," in project_id:
+        msg = "X-PARTNER-PROJECT header given more than once"
+        raise IdentificationError(msg)
     project = await projects.get(store, project_id)
     if project is None:
         msg = "unknown project"
@@ -122,6 +140,9 @@ async def verify_caller(
     signature = headers.get("x-partner-sign")
     if not signature:
         msg = "X-PARTNER-SIGN header is missing"
+        raise AuthenticationError(msg)
+    if "," in signature:
+        msg = "X-PARTNER-SIGN header given more than once"
         raise AuthenticationError(msg)
     if not verifier.verify_any(body, signature, project.public_keys):
         project = await projects.get(store, project_id, fresh=True)
@@ -143,9 +164,33 @@ def parse(model: type[M], body: bytes) -> M:
     if not isinstance(data, dict):
         msg = "body: must be a JSON object"
         raise InvalidRequest(msg)
+    if b"\\u0000" in body:  # the only way a NUL gets into JSON text; neither DB stores one
+        where = _nul_field(data)
+        if where is not None:
+            msg = f"{where}: must not contain NUL characters"
+            raise InvalidRequest(msg)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc, model) from None
     except InvalidRequest:
         raise
+
+
+def _nul_field(data: object) -> str | None:
+    """The path of the first key or string holding U+0000 (iterative: any nesting depth)."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return path or "body"
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    return path or "body"
+                stack.append((child, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(node))
+    return None
