@@ -5,6 +5,7 @@ Nothing is parsed before the signature verifies: a tampered body never reaches p
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 _MAX_PROJECT_ID = 128
+_MAX_NUMBER = 2**63 - 1  # BIGINT, and what a 64-bit client can hold
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +167,13 @@ def parse(model: type[M], body: bytes) -> M:
     if not isinstance(data, dict):
         msg = "body: must be a JSON object"
         raise InvalidRequest(msg)
-    if b"\\u0000" in body:  # the only way a NUL gets into JSON text; neither DB stores one
-        where = _nul_field(data)
-        if where is not None:
-            msg = f"{where}: must not contain NUL characters"
-            raise InvalidRequest(msg)
+    # Two things no column can hold, looked for only when the raw bytes hint at them: a NUL
+    # (only ``\\u0000`` puts one in JSON text; PostgreSQL refuses it) and a number beyond
+    # 64 bits (19+ digits; orjson would turn one over 2**64 into a float, BIGINT overflows).
+    if b"\\u0000" in body or _LONG_NUMBER.search(body):
+        problem = _unstorable(data)
+        if problem is not None:
+            raise InvalidRequest(problem)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -177,20 +182,27 @@ def parse(model: type[M], body: bytes) -> M:
         raise
 
 
-def _nul_field(data: object) -> str | None:
-    """The path of the first key or string holding U+0000 (iterative: any nesting depth)."""
+def _unstorable(data: object) -> str | None:
+    """``field: why`` for the first U+0000 or out-of-range number (iterative: any depth)."""
     stack: list[tuple[str, object]] = [("", data)]
     while stack:
         path, node = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                return path or "body"
-        elif isinstance(node, dict):
+        problem = _unstorable_scalar(node)
+        if problem is not None:
+            return f"{path or 'body'}: {problem}"
+        if isinstance(node, dict):
             for key, value in node.items():
-                child = f"{path}.{key}" if path else str(key)
                 if "\x00" in key:
-                    return path or "body"
-                stack.append((child, value))
+                    return f"{path or 'body'}: must not contain NUL characters"
+                stack.append((f"{path}.{key}" if path else str(key), value))
         elif isinstance(node, list):
             stack.extend((f"{path}[{i}]", item) for i, item in enumerate(node))
+    return None
+
+
+def _unstorable_scalar(node: object) -> str | None:
+    if isinstance(node, str) and "\x00" in node:
+        return "must not contain NUL characters"
+    if isinstance(node, int | float) and not isinstance(node, bool) and abs(node) > _MAX_NUMBER:
+        return "number out of range"
     return None
