@@ -44,6 +44,11 @@ BODIES: dict[str, tuple[bytes, int, str]] = {
     "Infinity": (b'{"metadata":Infinity}', 400, "invalid_request"),
     "1e400": (b'{"metadata":1e400}', 400, "invalid_request"),
     "2**63": (b'{"metadata":9223372036854775808}', 400, "invalid_request"),
+    "amount 2**63": (
+        b'{"amount_details":{"amount":9223372036854775808,"currency":"usd"},"session_id":"ps_x"}',
+        400,
+        "invalid_request",
+    ),
     "2**64": (b'{"amount_details":{"amount":18446744073709551616}}', 400, "invalid_request"),
     "-2**63-1": (b'{"metadata":-9223372036854775809}', 400, "invalid_request"),
     "NUL in a string": (b'{"metadata":"a\\u0000b"}', 400, "invalid_request"),
