@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -240,3 +243,36 @@ async def test_private_targets_are_refused_by_default(database_url: str, tmp_pat
         ".venv/bin/pytest tests/reliability/test_receivers.py -k refused_by_default",
         notes=["Default settings: KASSA_SANDBOX on, KASSA_ALLOW_PRIVATE_WEBHOOKS unset."],
     )
+
+
+@pytest.mark.parametrize(("args", "env", "allowed"), [
+    ((), {}, False),
+    (("--demo",), {}, True),
+    (("--demo",), {"KASSA_ALLOW_PRIVATE_WEBHOOKS": "0"}, False),
+])  # fmt: skip
+def test_only_demo_or_the_switch_relaxes_the_guard(
+    sqlite_url: str, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], allowed: bool
+) -> None:
+    """``kassa serve`` keeps the guard on; ``--demo`` (make run) relaxes it unless told not to."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
+    log = tmp_path / "serve.log"
+    settings = {"KASSA_DATABASE_URL": sqlite_url, "KASSA_DATA_DIR": str(tmp_path),
+                "KASSA_PORT": str(port), **env}  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kassa", "serve", *args],
+            env={**clean, **settings},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "worker_started" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        line = next(x for x in log.read_text().splitlines() if "worker_started" in x)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert json.loads(line)["allow_private_webhooks"] is allowed, line
