@@ -165,6 +165,8 @@ class KassaServer:
             "KASSA_DATA_DIR": str(self.data_dir),
             "KASSA_PORT": str(self.port),
             "KASSA_HOST": "127.0.0.1",
+            # The tests' receivers listen on 127.0.0.1: relax the SSRF guard (off by default).
+            "KASSA_ALLOW_PRIVATE_WEBHOOKS": "1",
             **self.env,
         }
         with self.log_path.open("ab") as log:

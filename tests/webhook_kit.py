@@ -45,6 +45,7 @@ FAST = {
     "KASSA_WORKER_LEASE_SECONDS": "2",
     "KASSA_WEBHOOK_GIVE_UP_SECONDS": "30",
     "KASSA_LOG_LEVEL": "info",
+    "KASSA_ALLOW_PRIVATE_WEBHOOKS": "1",  # the receivers listen on 127.0.0.1
 }
 
 # Four webhook types queued for one session in this order; tests check they arrive so.

@@ -33,7 +33,10 @@ class Settings:
     data_dir: Path = Path("var")
     server_key_path: Path | None = None  # default: <data_dir>/keys/server_private.pem
     vault_key_path: Path | None = None  # default: <data_dir>/keys/vault.key
-    sandbox: bool = True  # loopback/private webhook URLs allowed; sandbox processor
+    sandbox: bool = True  # sandbox processor, created keys, http widget origins
+    # Webhook URLs on loopback, private or link-local addresses: refused unless set, at
+    # registration and at every delivery (the resolved address), whatever ``sandbox`` says.
+    allow_private_webhooks: bool = False
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60

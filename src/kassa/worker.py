@@ -152,7 +152,7 @@ class Worker:
         if self._sender is None:
             self._sender = AiohttpWebhookSender(
                 timeout=self.settings.webhook_timeout_seconds,
-                allow_private=self.settings.sandbox,
+                allow_private=self.settings.allow_private_webhooks,
                 max_connections=self.settings.worker_concurrency,
             )
         self._pump = DeliveryPump(
@@ -172,6 +172,7 @@ class Worker:
             owner=self.owner,
             concurrency=self.settings.worker_concurrency,
             sandbox=self.settings.sandbox,
+            allow_private_webhooks=self.settings.allow_private_webhooks,
         )
 
     async def wait(self) -> None:

@@ -84,25 +84,25 @@ async def _stored_url(database_url: str, project_id: str) -> str | None:
     "url",
     ["http://127.0.0.1:9000/hook", "http://localhost:9000/hook", "http://10.0.0.5/hook"],
 )
-async def test_private_webhook_urls_are_accepted_only_with_the_sandbox_setting(
+async def test_private_webhook_urls_are_accepted_only_with_the_explicit_switch(
     sqlite_url: str,
     tmp_path: Path,
     url: str,
 ) -> None:
-    """``set-webhook`` and ``create --webhook-url``: refused with KASSA_SANDBOX=0, else kept."""
+    """``set-webhook``/``create --webhook-url``: refused by default (sandbox or not), else kept."""
     project = await create_project(sqlite_url)
-    live = cli_env(sqlite_url, tmp_path, KASSA_SANDBOX="0")
+    live = cli_env(sqlite_url, tmp_path, KASSA_SANDBOX="1")  # the sandbox no longer opens it
     refused = kassa_cli("projects", "set-webhook", project.id, url, env=live, check=False)
     assert refused.returncode == 2
-    assert "allowed only in sandbox mode" in refused.stderr
+    assert "only with KASSA_ALLOW_PRIVATE_WEBHOOKS=1" in refused.stderr
     assert await _stored_url(sqlite_url, project.id) is None
     create = ["projects", "create", "--name", "x", "--generate-keys", str(tmp_path / "keys")]
     done = kassa_cli(*create, "--webhook-url", url, env=live, check=False)
     assert done.returncode == 2
-    assert "allowed only in sandbox mode" in done.stderr
+    assert "only with KASSA_ALLOW_PRIVATE_WEBHOOKS=1" in done.stderr
 
-    sandbox = cli_env(sqlite_url, tmp_path)
-    kassa_cli("projects", "set-webhook", project.id, url, env=sandbox)
+    allowed = cli_env(sqlite_url, tmp_path, KASSA_ALLOW_PRIVATE_WEBHOOKS="1")
+    kassa_cli("projects", "set-webhook", project.id, url, env=allowed)
     assert await _stored_url(sqlite_url, project.id) == url
 
 

@@ -42,7 +42,11 @@ def pem(tmp_path: Path) -> str:
 
 def cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
     """Settings for a ``kassa`` command on the test's database."""
-    return {"KASSA_DATABASE_URL": database_url, "KASSA_DATA_DIR": str(data_dir)}
+    return {
+        "KASSA_DATABASE_URL": database_url,
+        "KASSA_DATA_DIR": str(data_dir),
+        "KASSA_ALLOW_PRIVATE_WEBHOOKS": "1",  # the receivers listen on 127.0.0.1
+    }
 
 
 def assert_all_signed(receiver: Receiver) -> None:
@@ -244,16 +248,20 @@ async def test_a_project_without_url_gets_nothing_and_a_later_url_gets_only_new_
     }
 
 
-async def test_outside_sandbox_a_loopback_url_is_refused_at_send_time(
+async def test_without_the_switch_a_loopback_url_is_refused_at_send_time(
     database_url: str,
     tmp_path: Path,
     pem: str,
 ) -> None:
-    """With the sandbox setting off the worker never connects to 127.0.0.1; it records why."""
+    """Without KASSA_ALLOW_PRIVATE_WEBHOOKS (sandbox on) the worker never connects to 127.0.0.1."""
     async with Receiver(pem) as receiver:
         project = await create_project(database_url, webhook_url=receiver.url)
         await enqueue(database_url, tmp_path, project.id, [("ps_a", WebhookType.PAYMENT_FINISHED)])
-        env = {"KASSA_SANDBOX": "0", "KASSA_WEBHOOK_GIVE_UP_SECONDS": "0.3"}
+        env = {
+            "KASSA_SANDBOX": "1",
+            "KASSA_ALLOW_PRIVATE_WEBHOOKS": "0",
+            "KASSA_WEBHOOK_GIVE_UP_SECONDS": "0.3",
+        }
         with WorkerProcess(database_url, tmp_path, **env):
             await wait_for(lambda: settled(database_url, 1), timeout=20)
     [row] = await deliveries(database_url)

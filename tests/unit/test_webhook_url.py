@@ -42,7 +42,7 @@ PUBLIC_HOSTS = ["shop.example", "hooks.example.com", "93.184.216.34", "[2606:470
 def test_private_and_loopback_hosts_are_refused_outside_sandbox(host: str) -> None:
     """Every loopback, private, link-local or otherwise non-global host is refused."""
     url = f"http://{host}:8000/hook"
-    with pytest.raises(WebhookUrlError, match="only in sandbox mode"):
+    with pytest.raises(WebhookUrlError, match="only with KASSA_ALLOW_PRIVATE_WEBHOOKS=1"):
         check_webhook_url(url, allow_private=False)
     assert check_webhook_url(url, allow_private=True) == url
 

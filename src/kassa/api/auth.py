@@ -5,6 +5,7 @@ Nothing is parsed before the signature verifies: a tampered body never reaches p
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -21,7 +22,7 @@ from kassa.domain.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from starlette.requests import Request
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 _MAX_PROJECT_ID = 128
+_MAX_NUMBER = 2**63 - 1  # BIGINT, and what a 64-bit client can hold
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +101,24 @@ async def authenticate(
 ) -> Caller:
     """Identify the project and verify the signature over the raw body of ``request``."""
     body = await read_body(request, limit)
-    caller = await verify_caller(request.headers, body, store, projects, verifier)
+    headers = request_headers(request.headers.raw)
+    caller = await verify_caller(headers, body, store, projects, verifier)
     request.scope["kassa.project"] = caller.project.id
     return caller
+
+
+def request_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers by lower-case name; a repeated one is joined with ``", "`` (RFC 9110 §5.3).
+
+    So a duplicated ``X-PARTNER-PROJECT`` or ``X-PARTNER-SIGN`` is seen, and refused, instead
+    of one copy silently winning (a proxy in front may pick the other one).
+    """
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        found[key] = f"{found[key]}, {text}" if key in found else text
+    return found
 
 
 async def verify_caller(
@@ -115,6 +133,9 @@ async def verify_caller(
     if not project_id or len(project_id) > _MAX_PROJECT_ID:
         msg = "X-PARTNER-PROJECT header is missing"
         raise IdentificationError(msg)
+    if "," in project_id:
+        msg = "X-PARTNER-PROJECT header given more than once"
+        raise IdentificationError(msg)
     project = await projects.get(store, project_id)
     if project is None:
         msg = "unknown project"
@@ -122,6 +143,9 @@ async def verify_caller(
     signature = headers.get("x-partner-sign")
     if not signature:
         msg = "X-PARTNER-SIGN header is missing"
+        raise AuthenticationError(msg)
+    if "," in signature:
+        msg = "X-PARTNER-SIGN header given more than once"
         raise AuthenticationError(msg)
     if not verifier.verify_any(body, signature, project.public_keys):
         project = await projects.get(store, project_id, fresh=True)
@@ -143,9 +167,42 @@ def parse(model: type[M], body: bytes) -> M:
     if not isinstance(data, dict):
         msg = "body: must be a JSON object"
         raise InvalidRequest(msg)
+    # Two things no column can hold, looked for only when the raw bytes hint at them: a NUL
+    # (only ``\\u0000`` puts one in JSON text; PostgreSQL refuses it) and a number beyond
+    # 64 bits (19+ digits; orjson would turn one over 2**64 into a float, BIGINT overflows).
+    if b"\\u0000" in body or _LONG_NUMBER.search(body):
+        problem = _unstorable(data)
+        if problem is not None:
+            raise InvalidRequest(problem)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc, model) from None
     except InvalidRequest:
         raise
+
+
+def _unstorable(data: object) -> str | None:
+    """``field: why`` for the first U+0000 or out-of-range number (iterative: any depth)."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        problem = _unstorable_scalar(node)
+        if problem is not None:
+            return f"{path or 'body'}: {problem}"
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if "\x00" in key:
+                    return f"{path or 'body'}: must not contain NUL characters"
+                stack.append((f"{path}.{key}" if path else str(key), value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(node))
+    return None
+
+
+def _unstorable_scalar(node: object) -> str | None:
+    if isinstance(node, str) and "\x00" in node:
+        return "must not contain NUL characters"
+    if isinstance(node, int | float) and not isinstance(node, bool) and abs(node) > _MAX_NUMBER:
+        return "number out of range"
+    return None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from kassa.api import errors
-from kassa.api.auth import Caller, parse, verify_caller
+from kassa.api.auth import Caller, parse, request_headers, verify_caller
 from kassa.domain.errors import BodyTooLarge, KassaError
 from kassa.logging import request_line
 
@@ -70,16 +70,6 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """Request headers by lower-case name; the first of duplicates wins (as Starlette)."""
-    found: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        key = name.decode("latin-1")
-        if key not in found:
-            found[key] = value.decode("latin-1")
-    return found
 
 
 class ProtocolPath:
@@ -151,7 +141,7 @@ class ProtocolPath:
         runtime = self.runtime
         deps = runtime.deps
         body = await read_body(scope, receive, runtime.settings.max_body_bytes)
-        headers = _headers(scope)
+        headers = request_headers(scope["headers"])
         caller: Caller = await verify_caller(
             headers, body, deps.store, runtime.projects, deps.verifier
         )

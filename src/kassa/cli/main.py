@@ -78,16 +78,25 @@ def serve(  # noqa: PLR0917 - Typer options
     database_url: str | None = DatabaseUrl,
     workers: int = typer.Option(1, "--workers", help="API processes (PostgreSQL only)"),
     no_worker: bool = typer.Option(False, "--no-worker", help="No in-process webhook worker"),
-    demo: bool = typer.Option(False, "--demo", help="Create/reuse the demo project first"),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Create/reuse the demo project first; allow loopback webhooks unless "
+        "KASSA_ALLOW_PRIVATE_WEBHOOKS says otherwise",
+    ),
 ) -> None:
     """Serve the API."""
     import uvicorn  # noqa: PLC0415
 
+    # The demo's receivers live on this machine: --demo relaxes the SSRF guard, unless the
+    # environment decides explicitly. Production (no --demo) keeps it on by default.
+    demo_private = demo and "KASSA_ALLOW_PRIVATE_WEBHOOKS" not in os.environ
     config = settings(
         host=host,
         port=port,
         database_url=database_url,
         worker=False if no_worker else None,
+        allow_private_webhooks=True if demo_private else None,
     )
     if workers > 1 and config.database_url.startswith("sqlite"):
         typer.echo("kassa: --workers > 1 needs PostgreSQL (SQLite has one writer)", err=True)
@@ -103,6 +112,7 @@ def serve(  # noqa: PLR0917 - Typer options
             "KASSA_PORT": str(config.port),
             "KASSA_DATABASE_URL": config.database_url,
             "KASSA_WORKER": "1" if config.worker else "0",
+            "KASSA_ALLOW_PRIVATE_WEBHOOKS": "1" if config.allow_private_webhooks else "0",
         },
     )
     uvicorn.run(

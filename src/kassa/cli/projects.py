@@ -54,7 +54,7 @@ def _admin(config: Settings, action: Callable[[Store], Awaitable[T]], flag: str 
 
 def _webhook(url: str | None, config: Settings) -> str | None:
     try:
-        return projects.checked_webhook_url(url, allow_private=config.sandbox)
+        return projects.checked_webhook_url(url, allow_private=config.allow_private_webhooks)
     except InvalidRequest as exc:
         typer.echo(f"kassa: --webhook-url: {exc.description}", err=True)
         raise typer.Exit(2) from None
@@ -78,7 +78,7 @@ async def create_project(
             public_pem=public_pem,
             webhook_url=webhook_url,
             settings=project_settings,
-            allow_private_webhooks=config.sandbox,
+            allow_private_webhooks=config.allow_private_webhooks,
         )
 
 
@@ -192,7 +192,9 @@ def set_webhook(
     value = _webhook(url, config) if url else None
     _admin(
         config,
-        lambda store: projects.set_webhook(store, project_id, value, allow_private=config.sandbox),
+        lambda store: projects.set_webhook(
+            store, project_id, value, allow_private=config.allow_private_webhooks
+        ),
         "URL",
     )
     typer.echo(f"webhook URL of {project_id}: {value or '(none)'}")

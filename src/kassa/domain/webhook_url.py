@@ -84,6 +84,6 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
         msg = "URL must not carry credentials"
         raise WebhookUrlError(msg)
     if not allow_private and is_private_host(parts.hostname):
-        msg = "private and loopback addresses are allowed only in sandbox mode"
+        msg = "private and loopback addresses are allowed only with KASSA_ALLOW_PRIVATE_WEBHOOKS=1"
         raise WebhookUrlError(msg)
     return url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,7 @@ class FakeSigner:
     def verify(self, body: bytes, signature: str) -> bool:
         """True if ``signature`` is what ``sign`` gives for ``body``."""
         expected = base64.b64encode(hashlib.sha256(b"fake-signer:" + body).digest())
-        return expected.decode("ascii") == signature
+        return hmac.compare_digest(expected, signature.encode("ascii", "replace"))
 
 
 class FakeVault:
