@@ -35,6 +35,7 @@ from webhook_receiver import Receiver
 TESTS = Path(__file__).parent
 SHRUNK = {
     "KASSA_WORKER": "0",
+    "KASSA_ALLOW_PRIVATE_WEBHOOKS": "1",  # the receiver is on 127.0.0.1
     "KASSA_RECOVERY_AFTER_SECONDS": "2",
     "KASSA_IDEMPOTENCY_LEASE_SECONDS": "3",
     "KASSA_WEBHOOK_FIRST_DELAY_SECONDS": "0.2",
