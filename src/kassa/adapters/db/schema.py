@@ -47,9 +47,28 @@ sessions = sa.Table(
     sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
     sa.Column("doc", sa.Text, nullable=False),
     sa.Column("payment_id", sa.Text),  # the acquiring payment, for look-ups by payment id
+    # The dashboard's filters and search (adapters/db/search_rows.py), indexed for keyset pages.
+    sa.Column("amount", sa.BigInteger),  # minor units of the draft (or first operation)
+    sa.Column("currency", sa.Text),
+    sa.Column("kinds", sa.Text),  # payment / refund / payout, space-separated
+    sa.Column("last4", sa.Text),
+    sa.Column("customer_ref", sa.Text),
+    sa.Column("search_text", sa.Text),  # lowercased metadata + references
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
     sa.Index("ix_sessions_deadline", "deadline_at"),
     sa.Index("ix_sessions_payment", "payment_id"),
+    sa.Index("ix_sessions_created_id", "created_at", "id"),
+    sa.Index("ix_sessions_project_created_id", "project_id", "created_at", "id"),
+    sa.Index("ix_sessions_last4", "last4", "created_at"),
+    sa.Index("ix_sessions_customer", "customer_ref"),
+    # PostgreSQL: a trigram GIN index for LIKE '%term%' (pg_trgm, created by 0007 when it
+    # can be); SQLite gets a plain index of the same name (its LIKE scans either way).
+    sa.Index(
+        "ix_sessions_search",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    ),
 )
 
 idempotency_keys = sa.Table(
@@ -113,6 +132,7 @@ outbox = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
     ),
     sa.Index("ix_outbox_project", "project_id", "id"),
+    sa.Index("ix_outbox_session_all", "session_id", "id"),  # the dashboard's session page
 )
 
 delivery_attempts = sa.Table(
@@ -224,4 +244,52 @@ public_tokens = sa.Table(
     sa.Column("result", sa.Text),  # JSON: what the operation produced (number_hash, brand…)
     sa.Index("ix_public_tokens_project", "project_id", "created_at"),
     sa.Index("ix_public_tokens_expires", "expires_at"),
+)
+
+
+# The dashboard's operator (one "admin" user in v1): the password's scrypt hash only.
+admin_users = sa.Table(
+    "admin_users",
+    metadata,
+    sa.Column("username", sa.Text, primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Dashboard log-ins by the SHA-256 of the cookie's token (the token itself is never stored).
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+# Form tokens already used: each dashboard form acts once (double submits do nothing).
+admin_form_uses = sa.Table(
+    "admin_form_uses",
+    metadata,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("used_at", sa.BigInteger, nullable=False),
+)
+
+# Every dashboard action: who, from where, what, on which project, the state before and after.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Text),
+    sa.Column("target", sa.Text),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Index("ix_audit_log_at", "at", "id"),
 )
