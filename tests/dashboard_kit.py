@@ -7,19 +7,21 @@ server printed on its first start (``dashboard_password`` in its log).
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from acquiring_kit import card
-from kassa.domain.project import ProjectSettings
 from testkit import SignedClient, create_project
 
 if TYPE_CHECKING:
+    from kassa.domain.project import ProjectSettings
     from testkit import KassaServer, ProjectHandle
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+HIDDEN_AREA = r'<textarea hidden name="([^"]+)" aria-hidden="true">(.*?)</textarea>'
 PASSWORD = re.compile(r"dashboard_password\s+(\S+)")
 
 
@@ -71,7 +73,7 @@ class DashboardClient:
         self,
         action: str,
         fields: dict[str, str],
-        files: Any = None,  # noqa: ANN401
+        files: Any = None,
     ) -> httpx.Response:
         """The first post of an action's form: its confirmation page."""
         data = {"csrf": await self.token(), **fields}
@@ -81,7 +83,7 @@ class DashboardClient:
         self,
         action: str,
         fields: dict[str, str],
-        files: Any = None,  # noqa: ANN401
+        files: Any = None,
     ) -> httpx.Response:
         """Post the form, then confirm: the response of the acting post."""
         page = await self.confirm_page(action, fields, files)
@@ -97,15 +99,7 @@ class DashboardClient:
 def confirmed_form(html: str) -> dict[str, str]:
     """The hidden fields of a confirmation page's form (inputs and hidden textareas)."""
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    fields.update(
-        dict(
-            re.findall(
-                r'<textarea hidden name="([^"]+)" aria-hidden="true">(.*?)</textarea>', html, re.S
-            )
-        )
-    )
-    import html as html_lib  # noqa: PLC0415
-
+    fields.update(dict(re.findall(HIDDEN_AREA, html, re.DOTALL)))
     return {k: html_lib.unescape(v) for k, v in fields.items()}
 
 
@@ -117,8 +111,9 @@ async def paid_session(
     metadata: str | None = None,
     reference: str = "cust-1",
     settings: ProjectSettings | None = None,
+    confirm: bool = True,
 ) -> tuple[ProjectHandle, str]:
-    """A project and a card payment of 100.00 USD on it, confirmed (captured)."""
+    """A project and a card payment of 100.00 USD on it, confirmed unless ``confirm=False``."""
     project = await create_project(server.database_url, webhook_url=webhook_url, settings=settings)
     client = SignedClient(server.base_url, project)
     try:
@@ -131,7 +126,8 @@ async def paid_session(
             body["metadata"] = metadata
         created = await client.ok("session/init/payment", body)
         sid = created["session"]["id"]
-        await client.ok("session/confirm", {"session_id": sid})
+        if confirm:
+            await client.ok("session/confirm", {"session_id": sid})
     finally:
         await client.aclose()
     return project, sid

@@ -156,7 +156,7 @@ async def test_expired_session_goes_back_to_login(dash: DashboardClient) -> None
     assert (await dash.get("/dashboard")).status_code == 200
     driver = await raw_driver(dash.server.database_url)
     try:
-        from kassa.adapters.db.driver import Stmt  # noqa: PLC0415
+        from kassa.adapters.db.driver import Stmt
 
         await driver.write([Stmt("UPDATE admin_sessions SET expires_at = 0")])
     finally:

@@ -152,7 +152,7 @@ async def test_failed_payment_shows_its_error(dash: DashboardClient) -> None:
     project = await create_project(dash.server.database_url)
     client = SignedClient(dash.server.base_url, project)
     try:
-        from acquiring_kit import init_body  # noqa: PLC0415
+        from acquiring_kit import init_body
 
         created = await client.ok("session/init/payment", init_body("4000000000000002"))
     finally:
