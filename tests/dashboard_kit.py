@@ -131,3 +131,15 @@ async def paid_session(
     finally:
         await client.aclose()
     return project, sid
+
+
+async def session_status_ok(server: KassaServer, project: ProjectHandle) -> bool:
+    """A signed ``session/create`` of the project succeeds (its key is accepted)."""
+    client = SignedClient(server.base_url, project)
+    try:
+        reply = await client.post(
+            "session/create", {"amount_details": {"amount": 100, "currency": "usd"}}
+        )
+    finally:
+        await client.aclose()
+    return reply.status_code == 200

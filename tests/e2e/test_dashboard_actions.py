@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dashboard_kit import DashboardClient, paid_session
+from dashboard_kit import DashboardClient, paid_session, session_status_ok
 from kassa.adapters.keys import generate_private_key, public_pem
 from kassa.domain.project import ProjectSettings
 from testkit import KassaServer, ProjectHandle, SignedClient, create_project, table_rows, wait_for
@@ -252,18 +252,6 @@ async def test_create_project_from_an_uploaded_key_and_rotate_it(dash: Dashboard
     assert len(row["after"]["keys"]) == 2
     bad = await dash.act("add_key", {"project_id": project_id, "public_key_pem": "not a key"})
     assert bad.status_code == 400
-
-
-async def session_status_ok(server: KassaServer, project: ProjectHandle) -> bool:
-    """A signed ``session/create`` of the project succeeds."""
-    client = SignedClient(server.base_url, project)
-    try:
-        reply = await client.post(
-            "session/create", {"amount_details": {"amount": 100, "currency": "usd"}}
-        )
-    finally:
-        await client.aclose()
-    return reply.status_code == 200
 
 
 async def test_webhook_url_origins_and_settings(dash: DashboardClient) -> None:
