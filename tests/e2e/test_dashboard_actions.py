@@ -289,3 +289,23 @@ async def test_audit_log_page_lists_actions(dash: DashboardClient) -> None:
     assert page.status_code == 200
     assert project.id in page.text
     assert "topup" in page.text
+
+
+async def test_overview_shows_figures_wallets_queue_and_ledger_status(
+    dash: DashboardClient,
+) -> None:
+    """The overview: a USD row and chart, this project's wallet, the queue, ledger check OK."""
+    project, _ = await paid_session(dash.server)
+    await dash.act("topup", {"project_id": project.id, "amount": "12345", "currency": "usd"})
+
+    async def checked() -> bool:
+        return "Checking" not in (await dash.get("/dashboard")).text
+
+    await wait_for(checked, 15)
+    page = (await dash.get("/dashboard")).text
+    assert '<th scope="row">USD</th>' in page
+    assert "<rect " in page
+    assert f'href="/dashboard/projects/{project.id}"' in page
+    assert "123.45 USD" in page
+    assert 'id="queue-depth"' in page
+    assert 'id="ledger-status">OK' in page

@@ -8,6 +8,7 @@ the outcome (``ok`` or the error code the API would answer).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from kassa.service.ports.dashboard import AuditEntry
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from datetime import datetime
 
     from kassa.domain.money import Money
     from kassa.domain.project import Project
@@ -276,7 +278,12 @@ async def create_project(
 
 
 class LedgerCheckCache:
-    """``kassa ledger check`` for the overview, run at most once per ``ttl`` seconds."""
+    """``kassa ledger check`` for the overview: in the background, at most once per ``ttl``.
+
+    The check replays every posting and session, which takes seconds at a million sessions,
+    so a page never waits for it: ``report`` answers the last finished check (None before the
+    first) and starts a fresh one when that is older than ``ttl`` seconds.
+    """
 
     def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         """Keep a report for ``ttl`` seconds."""
@@ -284,11 +291,24 @@ class LedgerCheckCache:
         self._clock = clock
         self._at = -ttl
         self._report: LedgerReport | None = None
+        self._running: asyncio.Task[None] | None = None
+        self.checked_at: datetime | None = None  # when the shown report finished
 
-    async def report(self, deps: Deps) -> LedgerReport:
-        """The cached report, or a fresh one when it is older than ``ttl``."""
+    async def _check(self, deps: Deps) -> None:
+        self._report = await queries.check_ledger(deps.store, deps.processor)
+        self.checked_at = deps.clock.now()
+
+    def report(self, deps: Deps) -> LedgerReport | None:
+        """The last finished report; a fresh check starts when it is older than ``ttl``."""
         now = self._clock()
-        if self._report is None or now - self._at >= self.ttl:
-            self._report = await queries.check_ledger(deps.store, deps.processor)
+        idle = self._running is None or self._running.done()
+        if idle and (self._report is None or now - self._at >= self.ttl):
             self._at = now
+            self._running = asyncio.get_running_loop().create_task(self._check(deps))
+        return self._report
+
+    async def settled(self) -> LedgerReport | None:
+        """Wait for a running check (tests, and the first overview of a small deployment)."""
+        if self._running is not None:
+            await asyncio.shield(self._running)
         return self._report

@@ -6,6 +6,8 @@ inline style), one chart per currency, one bar per UTC day of the last 30.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,9 +16,11 @@ from kassa.domain.ledger import Account
 
 if TYPE_CHECKING:
     from kassa.service.ports.dashboard import DayVolume
+    from kassa.service.queries import LedgerReport
     from kassa.web.dashboard_view import Dashboard
 
 DAYS = 30
+FIRST_CHECK = 2.0  # seconds the overview waits for the very first ledger check
 WIDTH, HEIGHT, GAP = 600, 160, 2
 
 
@@ -57,6 +61,15 @@ def charts(days: list[DayVolume], start: datetime, fmt: Any) -> list[Chart]:  # 
     return out
 
 
+async def _ledger(ctx: Dashboard) -> LedgerReport | None:
+    """The last ledger check; the first one is awaited up to ``FIRST_CHECK`` seconds."""
+    found = ctx.ledger.report(ctx.deps)
+    if found is None:
+        with contextlib.suppress(TimeoutError):
+            found = await asyncio.wait_for(ctx.ledger.settled(), FIRST_CHECK)
+    return found
+
+
 async def overview(ctx: Dashboard) -> dict[str, Any]:
     """The template data of the overview page."""
     from kassa.web.dashboard_view import money  # noqa: PLC0415 - avoids an import cycle
@@ -76,6 +89,7 @@ async def overview(ctx: Dashboard) -> dict[str, Any]:
         "wallets": wallets,
         "names": names,
         "health": await reads.delivery_health(now),
-        "ledger": await ctx.ledger.report(ctx.deps),
+        "ledger": await _ledger(ctx),
+        "ledger_at": ctx.ledger.checked_at,
         "start": start,
     }
