@@ -124,3 +124,32 @@ def test_login_window_counts_failures_only() -> None:
     assert not window.blocked("b")
     now[0] = 10.5
     assert not window.blocked("a")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "forwarded", "trusted", "secure"),
+    [
+        ("http", "", False, False),
+        ("https", "", False, True),
+        ("http", "https", False, False),
+        ("http", "https", True, True),
+    ],
+)
+def test_cookie_is_secure_over_https_or_a_trusted_proxy(
+    scheme: str, forwarded: str, trusted: bool, secure: bool
+) -> None:
+    """Secure on HTTPS; ``X-Forwarded-Proto: https`` counts only when the proxy is trusted."""
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from kassa.config import Settings
+    from kassa.web.dashboard_view import Dashboard
+
+    headers = [(b"x-forwarded-proto", forwarded.encode())] if forwarded else []
+    request = Request(
+        {"type": "http", "scheme": scheme, "headers": headers, "path": "/", "server": ("h", 1)}
+    )
+    runtime = SimpleNamespace(settings=Settings(trust_forwarded_proto=trusted))
+    ctx = Dashboard(runtime, AttemptWindow(1, 1))  # type: ignore[arg-type]
+    assert ctx.secure(request) is secure
