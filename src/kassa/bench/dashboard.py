@@ -5,7 +5,8 @@ PostgreSQL, executemany on SQLite; each row a real session document with one pay
 search columns filled as ``search_rows`` would), two projects, random card last4s. Then one
 logged-in client measures, one request at a time, ``REQUESTS`` of each: the first list page,
 a filtered page (project + status) deep in the keyset (cursors from 50 % to 95 % down), a last4
-search, and a metadata text search. The goal: p95 under 200 ms for the list and last4 pages.
+search, a metadata text search, and (20 times) the overview. The goal: p95 under 200 ms for
+the list and last4 pages.
 """
 
 from __future__ import annotations
@@ -167,15 +168,15 @@ def log_in(http: httpx.Client, password: str) -> None:
         raise RuntimeError(msg)
 
 
-def timed(http: httpx.Client, urls: list[str]) -> Measure:
-    """GET each URL once, one at a time; a page without a session row counts as an error."""
+def timed(http: httpx.Client, urls: list[str], marker: str = PAGE_RE) -> Measure:
+    """GET each URL once, one at a time; a page without ``marker`` counts as an error."""
     latencies, errors = [], 0
     started = time.perf_counter()
     for url in urls:
         t0 = time.perf_counter()
         page = http.get(url)
         latencies.append((time.perf_counter() - t0) * 1000)
-        if page.status_code != 200 or PAGE_RE not in page.text:  # noqa: PLR2004
+        if page.status_code != 200 or marker not in page.text:  # noqa: PLR2004
             errors += 1
     ordered = sorted(latencies)
     return Measure(
@@ -218,6 +219,8 @@ def dashboard(bench: Bench) -> None:
         last4s = [rng.choice(seeded_last4s) for _ in range(REQUESTS)]
         results["last4 search"] = timed(http, [f"/dashboard/sessions?q={d}" for d in last4s])
         orders = [f"order+{rng.randrange(count)}" for _ in range(REQUESTS // 4)]
+        overview = ["/dashboard"] * (REQUESTS // 10)
+        results["overview (30-day figures)"] = timed(http, overview, 'id="queue-depth"')
         results["metadata text search"] = timed(
             http, [f"/dashboard/sessions?q={o}" for o in orders]
         )

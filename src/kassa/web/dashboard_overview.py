@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DAYS = 30
 FIRST_CHECK = 2.0  # seconds the overview waits for the very first ledger check
+MAX_CHECKED = 100_000  # above this many sessions the overview does not run the ledger check
 WIDTH, HEIGHT, GAP = 600, 160, 2
 
 
@@ -61,8 +62,14 @@ def charts(days: list[DayVolume], start: datetime, fmt: Any) -> list[Chart]:  # 
     return out
 
 
-async def _ledger(ctx: Dashboard) -> LedgerReport | None:
-    """The last ledger check; the first one is awaited up to ``FIRST_CHECK`` seconds."""
+async def _ledger(ctx: Dashboard, sessions: int) -> LedgerReport | None:
+    """The last ledger check; the first one is awaited up to ``FIRST_CHECK`` seconds.
+
+    Above ``MAX_CHECKED`` sessions the check (which holds every session in memory) is left to
+    ``kassa ledger check`` and the page says so.
+    """
+    if sessions > MAX_CHECKED:
+        return None
     found = ctx.ledger.report(ctx.deps)
     if found is None:
         with contextlib.suppress(TimeoutError):
@@ -80,6 +87,7 @@ async def overview(ctx: Dashboard) -> dict[str, Any]:
     reads = ctx.reads
     wallets = [b for b in await reads.balances() if b.account == Account.PAYOUT_WALLET.value]
     names = {p.id: p.name for p in await ctx.deps.store.list_projects()}
+    sessions = await reads.session_count()
     return {
         "today": await reads.figures(today),
         "month": await reads.figures(start),
@@ -89,7 +97,9 @@ async def overview(ctx: Dashboard) -> dict[str, Any]:
         "wallets": wallets,
         "names": names,
         "health": await reads.delivery_health(now),
-        "ledger": await _ledger(ctx),
+        "ledger": await _ledger(ctx, sessions),
+        "sessions": sessions,
+        "max_checked": MAX_CHECKED,
         "ledger_at": ctx.ledger.checked_at,
         "start": start,
     }

@@ -169,6 +169,11 @@ class SqlDashboardReads:
         """Every balance row."""
         return await acquiring_sql.balances(self.driver)
 
+    async def session_count(self) -> int:
+        """``COUNT(*)`` of sessions."""
+        [(count,)] = await self.driver.fetch("SELECT COUNT(*) FROM sessions")
+        return int(count)
+
     async def delivery_health(self, now: datetime) -> DeliveryHealth:
         """Pending rows, failed attempts in the last 24 h, the oldest pending row."""
         [(depth, oldest)] = await self.driver.fetch(

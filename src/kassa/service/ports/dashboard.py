@@ -192,6 +192,10 @@ class DashboardReads(Protocol):
         """Every stored balance row (wallets among them)."""
         ...
 
+    async def session_count(self) -> int:
+        """How many sessions are stored."""
+        ...
+
     async def delivery_health(self, now: datetime) -> DeliveryHealth:
         """Queue depth, failures in the 24 h before ``now``, oldest pending."""
         ...
