@@ -153,3 +153,33 @@ def test_cookie_is_secure_over_https_or_a_trusted_proxy(
     runtime = SimpleNamespace(settings=Settings(trust_forwarded_proto=trusted))
     ctx = Dashboard(runtime, AttemptWindow(1, 1))  # type: ignore[arg-type]
     assert ctx.secure(request) is secure
+
+
+def test_overview_sums_days_per_currency_and_draws_a_bar_per_day() -> None:
+    """30-day figures are the days' sums; success rate = accepted / count; bars by day."""
+    from datetime import UTC, datetime
+
+    from kassa.service.ports.dashboard import DayFigures
+    from kassa.web.dashboard_overview import HEIGHT, charts, per_currency
+    from kassa.web.dashboard_view import money
+
+    start = datetime(2026, 11, 3, tzinfo=UTC)
+    days = [
+        DayFigures(start, "usd", 4, 3, 3000),
+        DayFigures(start + timedelta(days=29), "usd", 2, 1, 6000),
+        DayFigures(start + timedelta(days=29), "jpy", 1, 0, 0),
+    ]
+    [jpy, usd] = per_currency(days)
+    assert (usd.count, usd.accepted, usd.volume) == (6, 4, 9000)
+    assert usd.success_rate == pytest.approx(4 / 6)
+    assert jpy.success_rate == 0
+    [chart] = charts(days, start, money)  # no accepted JPY: no chart for it
+    assert chart.currency == "usd"
+    small, big = chart.bars
+    assert small.x == 0
+    assert big.x == 29 * (600 // 30)
+    assert big.height == HEIGHT - 20
+    assert small.height == round(3000 / 6000 * (HEIGHT - 20))
+    assert "60.00 USD" in big.label
+    assert money(1234, "jpy") == "1,234 JPY"
+    assert money(-5, "kwd") == "-0.005 KWD"

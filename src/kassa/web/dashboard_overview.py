@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kassa.domain.ledger import Account
+from kassa.service.ports.dashboard import CurrencyFigures
 
 if TYPE_CHECKING:
-    from kassa.service.ports.dashboard import DayVolume
+    from collections.abc import Iterable
+
+    from kassa.service.ports.dashboard import DayFigures
     from kassa.service.queries import LedgerReport
     from kassa.web.dashboard_view import Dashboard
 
@@ -45,18 +48,31 @@ class Chart:
     peak: int
 
 
-def charts(days: list[DayVolume], start: datetime, fmt: Any) -> list[Chart]:  # noqa: ANN401
+def per_currency(days: Iterable[DayFigures]) -> list[CurrencyFigures]:
+    """The days summed per currency."""
+    sums: dict[str, list[int]] = {}
+    for d in days:
+        total = sums.setdefault(d.currency, [0, 0, 0])
+        total[0] += d.count
+        total[1] += d.accepted
+        total[2] += d.volume
+    return [CurrencyFigures(c, n, a, v) for c, (n, a, v) in sorted(sums.items())]
+
+
+def charts(days: list[DayFigures], start: datetime, fmt: Any) -> list[Chart]:  # noqa: ANN401
     """One chart per currency: a bar per day since ``start`` (empty days have no bar)."""
     out = []
     width = WIDTH // DAYS
     for currency in sorted({d.currency for d in days}):
-        own = [d for d in days if d.currency == currency]
+        own = [d for d in days if d.currency == currency and d.accepted]
+        if not own:
+            continue
         peak = max(d.volume for d in own) or 1
         bars = []
         for d in own:
             index = (d.day - start).days
             height = max(1, round(d.volume / peak * (HEIGHT - 20)))
-            label = f"{d.day:%Y-%m-%d}: {fmt(d.volume, currency)} in {d.count}"
+            label = f"{d.day:%Y-%m-%d}: {fmt(d.volume, currency)} in {d.accepted}"
             bars.append(Bar(index * width, HEIGHT - height, width - GAP, height, label))
         out.append(Chart(currency, bars, peak))
     return out
@@ -87,11 +103,12 @@ async def overview(ctx: Dashboard) -> dict[str, Any]:
     reads = ctx.reads
     wallets = [b for b in await reads.balances() if b.account == Account.PAYOUT_WALLET.value]
     names = {p.id: p.name for p in await ctx.deps.store.list_projects()}
-    sessions = await reads.session_count()
+    sessions = await reads.session_count(MAX_CHECKED + 1)
+    days = await reads.daily_figures(start)
     return {
-        "today": await reads.figures(today),
-        "month": await reads.figures(start),
-        "charts": charts(await reads.daily_volume(start), start, money),
+        "today": per_currency(d for d in days if d.day >= today),
+        "month": per_currency(days),
+        "charts": charts(days, start, money),
         "chart_width": WIDTH,
         "chart_height": HEIGHT,
         "wallets": wallets,

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kassa.adapters.db import acquiring_sql, rows, session_rows
 from kassa.domain.ledger import Balance  # noqa: TC001 - returned
 from kassa.service.ports.dashboard import (
-    CurrencyFigures,
-    DayVolume,
+    DayFigures,
     DeliveryHealth,
     PostingRow,
 )
@@ -140,28 +139,20 @@ class SqlDashboardReads:
         """The session's webhooks with their attempts."""
         return await self._deliveries.of_session(session_id)
 
-    async def figures(self, since: datetime) -> list[CurrencyFigures]:
-        """Count, accepted and accepted volume per currency of sessions created since."""
+    async def daily_figures(self, since: datetime) -> list[DayFigures]:
+        """Count, accepted count and accepted volume per UTC day and currency, one scan."""
         found = await self.driver.fetch(
-            "SELECT currency, COUNT(*), "
+            f"SELECT created_at / {_DAY_US} AS day, currency, COUNT(*), "
             "SUM(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN status = 'accepted' THEN amount ELSE 0 END) "
             "FROM sessions WHERE created_at >= ? AND currency IS NOT NULL "
-            "GROUP BY currency ORDER BY currency",
-            (rows.to_us(since),),
-        )
-        return [CurrencyFigures(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in found]
-
-    async def daily_volume(self, since: datetime) -> list[DayVolume]:
-        """Accepted volume per UTC day and currency."""
-        found = await self.driver.fetch(
-            f"SELECT created_at / {_DAY_US} AS day, currency, SUM(amount), COUNT(*) "
-            "FROM sessions WHERE created_at >= ? AND status = 'accepted' "
-            "AND currency IS NOT NULL GROUP BY day, currency ORDER BY day, currency",
+            "GROUP BY day, currency ORDER BY day, currency",
             (rows.to_us(since),),
         )
         return [
-            DayVolume(rows.from_us(int(r[0]) * _DAY_US), r[1], int(r[2] or 0), int(r[3]))
+            DayFigures(
+                rows.from_us(int(r[0]) * _DAY_US), r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)
+            )
             for r in found
         ]
 
@@ -169,9 +160,11 @@ class SqlDashboardReads:
         """Every balance row."""
         return await acquiring_sql.balances(self.driver)
 
-    async def session_count(self) -> int:
-        """``COUNT(*)`` of sessions."""
-        [(count,)] = await self.driver.fetch("SELECT COUNT(*) FROM sessions")
+    async def session_count(self, up_to: int) -> int:
+        """``COUNT(*)`` of sessions, reading at most ``up_to`` index entries."""
+        [(count,)] = await self.driver.fetch(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM sessions LIMIT ?) AS s", (up_to,)
+        )
         return int(count)
 
     async def delivery_health(self, now: datetime) -> DeliveryHealth:

@@ -83,13 +83,14 @@ class CurrencyFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class DayVolume:
-    """Accepted volume of one UTC day in one currency."""
+class DayFigures:
+    """Sessions created on one UTC day in one currency: all, accepted, accepted volume."""
 
     day: datetime
     currency: str
-    volume: int
     count: int
+    accepted: int
+    volume: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,20 +181,16 @@ class DashboardReads(Protocol):
         """Every webhook of the session with its attempts, oldest first."""
         ...
 
-    async def figures(self, since: datetime) -> list[CurrencyFigures]:
-        """Sessions created since ``since``, per currency."""
-        ...
-
-    async def daily_volume(self, since: datetime) -> list[DayVolume]:
-        """Accepted volume per UTC day and currency since ``since``."""
+    async def daily_figures(self, since: datetime) -> list[DayFigures]:
+        """Per UTC day and currency, sessions created since ``since`` (one scan)."""
         ...
 
     async def balances(self) -> list[Balance]:
         """Every stored balance row (wallets among them)."""
         ...
 
-    async def session_count(self) -> int:
-        """How many sessions are stored."""
+    async def session_count(self, up_to: int) -> int:
+        """How many sessions are stored, counting no further than ``up_to``."""
         ...
 
     async def delivery_health(self, now: datetime) -> DeliveryHealth:
