@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -66,6 +67,32 @@ def redact(
     return scrub(dict(event))  # type: ignore[no-any-return]
 
 
+_REQUEST_SINK: list[Any] = []  # the byte stream of ``request_line`` (set by ``configure``)
+
+
+def request_line(**fields: str | float | None) -> None:
+    """Log the one ``request`` line of a protocol call (the hot path's log).
+
+    The same JSON line structlog would write — fields, ``event``, ``level``, ISO timestamp,
+    strings scrubbed — rendered directly: the processor chain cost ~45 µs a request, a tenth
+    of ``session/create``. Whenever logging is not the JSON-at-info set-up of ``configure``
+    (console output, a higher level, tests that reset structlog) it goes through structlog.
+    """
+    if not _REQUEST_SINK or not structlog.is_configured():
+        structlog.get_logger("kassa.api").info("request", **fields)
+        return
+    event: dict[str, Any] = {
+        **structlog.contextvars.get_contextvars(),
+        **{k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()},
+        "event": "request",
+        "level": "info",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    out = _REQUEST_SINK[0]
+    out.write(orjson.dumps(event) + b"\n")
+    out.flush()
+
+
 def configure(level: str = "info", *, json: bool = True) -> None:
     """Configure structlog once per process."""
     renderer: Any = (
@@ -90,3 +117,6 @@ def configure(level: str = "info", *, json: bool = True) -> None:
         else structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
+    _REQUEST_SINK.clear()
+    if json and logging.getLevelNamesMapping()[level.upper()] <= logging.INFO:
+        _REQUEST_SINK.append(sys.stdout.buffer)

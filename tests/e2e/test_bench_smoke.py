@@ -66,7 +66,7 @@ def test_each_scenario_runs_and_reports(scenario: str, tmp_path: Path) -> None:
     assert report["results"], report
     for name, measured in {**report["results"], **report["baselines"]}.items():
         assert measured["requests"] > 0, name
-        assert measured["errors"] == 0, (name, measured)
+        assert measured["errors"] == 0, (name, measured, report["notes"])
         assert measured["seconds"] > 0, name
         assert 0 <= measured["p50_ms"] <= measured["p99_ms"] <= measured["max_ms"], name
         assert measured["rate"] == pytest.approx(measured["requests"] / measured["seconds"])

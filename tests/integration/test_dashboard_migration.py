@@ -1,4 +1,4 @@
-"""Migration 0007 fills the search columns of sessions stored before it (both databases)."""
+"""Migration 0008 fills the search columns of sessions stored before it (both databases)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 def test_upgrade_back_fills_search_columns_and_downgrade_drops_them(
     empty_database_url: str,
 ) -> None:
-    """A session written at 0006 has its amount, currency, kinds, last4, … after 0007."""
-    upgrade(empty_database_url, "0006")
+    """A session written at 0007 has its amount, currency, kinds, last4, … after 0008."""
+    upgrade(empty_database_url, "0007")
     owner = project()
     stored = replace(session(owner.id), payments=(full_payment(),))
     asyncio.run(_insert(empty_database_url, owner.id, owner.name, stored))
@@ -30,7 +30,7 @@ def test_upgrade_back_fills_search_columns_and_downgrade_drops_them(
     row = asyncio.run(_search_row(empty_database_url))
     assert tuple(row) == search_values(stored)
     assert row[3] == "4242"
-    downgrade(empty_database_url, "0006")
+    downgrade(empty_database_url, "0007")
     upgrade(empty_database_url)
 
 

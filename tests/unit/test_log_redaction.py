@@ -6,7 +6,7 @@ import orjson
 import pytest
 import structlog
 
-from kassa.logging import configure, redact, scrub
+from kassa.logging import configure, redact, request_line, scrub
 
 PAN = "4242424242424242"
 SIGNATURE = "S4O2gUXvj505YZJkbmFal/CLuaSKnECVClYCLCPpggr0Fzxo0b46PnFJ9qh4eSGL9O610d+mZTue4bD3=="
@@ -152,3 +152,30 @@ def test_every_pan_length_kassa_accepts_is_masked():
         number = next(body + str(d) for d in range(10) if luhn_valid(body + str(d)))
         assert normalize_pan(number, "n") == number
         assert number not in scrub(f"card {number} end"), length
+
+
+def test_the_request_line_is_the_structlog_line_rendered_directly(json_logs):
+    """``request_line`` writes what structlog would: one JSON line, strings scrubbed."""
+    configure("info", json=True)
+    request_line(method="session/create", project="pj_1", session_id=f"ps {PAN}", status=200)
+    structlog.get_logger("kassa.api").info(
+        "request", method="session/create", project="pj_1", session_id=f"ps {PAN}", status=200
+    )
+    fast, slow = (orjson.loads(line) for line in json_logs.readouterr().out.splitlines())
+    assert PAN not in str(fast)
+    assert fast["session_id"] == "ps 424242…4242"
+    assert fast["timestamp"].endswith("Z")
+    assert fast.keys() == slow.keys()
+    assert {k: v for k, v in fast.items() if k != "timestamp"} == {
+        k: v for k, v in slow.items() if k != "timestamp"
+    }
+
+
+def test_the_request_line_follows_the_level_and_a_reset(json_logs):
+    """Above info nothing is written; after structlog is reset it goes through structlog."""
+    configure("warning", json=True)
+    request_line(method="session/create", status=200)
+    assert json_logs.readouterr().out == ""
+    structlog.reset_defaults()
+    request_line(method="session/create", status=200)  # structlog's default console logger
+    assert "session/create" in json_logs.readouterr().out

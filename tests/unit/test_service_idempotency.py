@@ -249,3 +249,32 @@ def test_a_bound_key_says_to_come_back_when_recovery_may_finish_it():
     assert retry_after(bound, now + timedelta(seconds=29, milliseconds=500), policy) == 1
     running = replace(bound, state=IdempotencyState.RUNNING, lease_until=now + policy.lease)
     assert retry_after(running, now, policy) == 1  # a young claim: about to answer
+
+
+async def test_deferred_claims_on_the_fakes_store_the_key_with_the_commit(store, clock):
+    """A deferred run stores the key done; a racing second run replays it; no key on error."""
+    handler = Handler(store)
+    gate = asyncio.Barrier(2)
+
+    async def racer() -> Reply:
+        await gate.wait()  # both decided before either committed
+        return await handler()
+
+    async def deferred(run, key="k-d"):
+        return await run_idempotent(
+            store, clock, POLICY, project_id="pj_a", key=key, request_fingerprint=FP_A,
+            run=run, deferred=True,
+        )  # fmt: skip
+
+    replies = await asyncio.gather(deferred(racer), deferred(racer))
+    assert handler.runs == 2  # both ran; one commit stored the key, the other replayed it
+    assert {r.body for r in replies} == {handler.body}
+    assert all(c is not None and c.deferred is not None for c in handler.claims)
+    assert store.state.idempotency["pj_a", "k-d"].state is IdempotencyState.DONE
+
+    async def refuse() -> Reply:
+        raise InvalidRequest("no")
+
+    with pytest.raises(InvalidRequest):
+        await deferred(refuse, key="k-e")
+    assert ("pj_a", "k-e") not in store.state.idempotency

@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 import os
+import secrets
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -113,6 +114,35 @@ def write_secret(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def create_secret_once(path: Path, data: bytes) -> bytes:
+    """Make ``path`` hold ``data`` unless another process got there first; what it holds.
+
+    Several processes start at once on a fresh data dir (``kassa serve --workers N`` and a
+    ``kassa worker``): each would generate its own server or vault key, the last write would
+    win on disk while the others kept signing (or encrypting) with a key nobody can check.
+    The secret is written whole to a private temporary file and hard-linked into place, which
+    fails if the name exists: exactly one process's key is ever at ``path``, never a partial
+    file, and every loser reads the winner's.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    write_secret(temp, data)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+    return path.read_bytes()
+
+
+def _publish_public(public_path: Path, pem: str) -> None:
+    """Write the public half atomically (a reader never sees a partial file)."""
+    temp = public_path.with_name(f".{public_path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temp.write_text(pem, encoding="ascii")
+    temp.replace(public_path)
+
+
 def write_key_pair(private_path: Path, public_path: Path) -> rsa.RSAPrivateKey:
     """Generate an RSA-2048 pair and write both PEM files."""
     key = generate_private_key()
@@ -126,17 +156,19 @@ class ServerKey:
 
     def __init__(self, private_path: Path, *, create: bool = True) -> None:
         """Load the key at ``private_path``; generate it there if missing and allowed."""
-        if not private_path.exists():
-            if not create:
-                msg = f"server key {private_path} does not exist"
-                raise KeyError_(msg)
-            write_key_pair(private_path, private_path.with_name("server_public.pem"))
-        self._key = load_private_key(private_path.read_bytes())
+        if private_path.exists():
+            pem = private_path.read_bytes()
+        elif create:  # first start: one process's key wins, the others load it
+            pem = create_secret_once(private_path, private_pem(generate_private_key()))
+        else:
+            msg = f"server key {private_path} does not exist"
+            raise KeyError_(msg)
+        self._key = load_private_key(pem)
         self.private_path = private_path
         self.public_path = private_path.with_name("server_public.pem")
         self.public_pem = public_pem(self._key)
         if not self.public_path.exists() or self.public_path.read_text() != self.public_pem:
-            self.public_path.write_text(self.public_pem, encoding="ascii")
+            _publish_public(self.public_path, self.public_pem)
 
     def sign(self, body: bytes) -> str:
         """Return the base64 signature of ``body`` with the server key."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kassa.adapters.keys import write_secret
+from kassa.adapters.keys import create_secret_once
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,12 +38,13 @@ class AesVault:
     @classmethod
     def from_file(cls, path: Path, *, create: bool) -> AesVault:
         """Load the key file; create a random one if missing and ``create``."""
-        if not path.exists():
-            if not create:
-                msg = f"vault key {path} does not exist (KASSA_VAULT_KEY_PATH)"
-                raise VaultKeyError(msg)
-            write_secret(path, secrets.token_bytes(_KEY_BYTES))
-        return cls(path.read_bytes())
+        if path.exists():
+            return cls(path.read_bytes())
+        if not create:
+            msg = f"vault key {path} does not exist (KASSA_VAULT_KEY_PATH)"
+            raise VaultKeyError(msg)
+        # processes starting at once on a fresh data dir all end up with the same key
+        return cls(create_secret_once(path, secrets.token_bytes(_KEY_BYTES)))
 
     def derive_key(self, purpose: bytes) -> bytes:
         """A 32-byte key for another purpose (widget form tokens), independent of the others."""

@@ -84,8 +84,7 @@ class EdgeMiddleware:
         outcome = scope.get("kassa.outcome") or ("ok" if status < 400 else str(status))  # noqa: PLR2004
         elapsed = time.perf_counter() - started
         if method.startswith("/api/"):
-            self.metrics.requests.labels(method, outcome).inc()
-            self.metrics.latency.labels(method).observe(elapsed)
+            self.metrics.request(method, outcome, elapsed)
             log.info(
                 "request",
                 method=method,

@@ -22,6 +22,7 @@ import structlog
 from kassa.api import errors
 from kassa.api.auth import Caller, parse, verify_caller
 from kassa.domain.errors import BodyTooLarge, KassaError
+from kassa.logging import request_line
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -128,10 +129,8 @@ class ProtocolPath:
         )
         await send({"type": "http.response.body", "body": body})
         elapsed = time.perf_counter() - started
-        self.metrics.requests.labels(entry.route, outcome).inc()
-        self.metrics.latency.labels(entry.route).observe(elapsed)
-        log.info(
-            "request",
+        self.metrics.request(entry.route, outcome, elapsed)
+        request_line(
             method=entry.route,
             project=facts["project"],
             session_id=facts["session"],

@@ -79,8 +79,14 @@ class Call:
     version: str
 
 
-async def idempotent(call: Call, run: Callable[[], Awaitable[Reply]]) -> Reply:
-    """Run a mutating use case under the caller's idempotency key (the claim rides along)."""
+async def idempotent(
+    call: Call, run: Callable[[], Awaitable[Reply]], *, single_commit: bool = False
+) -> Reply:
+    """Run a mutating use case under the caller's idempotency key (the claim rides along).
+
+    ``single_commit``: the use case commits once and calls nobody, so its key is stored by
+    that commit (``run_idempotent``'s deferred claim: one statement per request).
+    """
     deps = call.deps
     return await run_idempotent(
         deps.store,
@@ -90,6 +96,7 @@ async def idempotent(call: Call, run: Callable[[], Awaitable[Reply]]) -> Reply:
         key=call.caller.idempotency_key,
         request_fingerprint=fingerprint(call.path, call.caller.body),
         run=run,
+        deferred=single_commit,
     )
 
 

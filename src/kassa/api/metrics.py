@@ -7,6 +7,8 @@ lost a version check and were retried (two requests deciding on one session at o
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
@@ -40,6 +42,21 @@ class ApiMetrics:
             "Transactions that lost a version check and were retried",
             registry=self.registry,
         )
+        # Labelled children by their labels: ``labels()`` costs a lock and a dict build each
+        # time; routes, outcomes (error codes) and steps are few, fixed names.
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:  # noqa: ANN401
+        key = (metric._name, *labels)  # noqa: SLF001 - the metric's own name keys its children
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def request(self, route: str, outcome: str, seconds: float) -> None:
+        """Count one API request and its latency."""
+        self._child(self.requests, route, outcome).inc()
+        self._child(self.latency, route).observe(seconds)
 
     async def at(self, step: str, session_id: str) -> None:
         """``service.ports.Probe``: count ``step`` (a lost version check as a conflict)."""
@@ -47,4 +64,4 @@ class ApiMetrics:
         if step == "conflict":
             self.conflicts.inc()
         else:
-            self.steps.labels(step).inc()
+            self._child(self.steps, step).inc()

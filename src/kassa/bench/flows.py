@@ -8,8 +8,6 @@ server's); prints one JSON result. It hosts the webhook receiver of the benchmar
 - ``payout-flow``: init/payout → ``ready_to_confirm`` received → confirm → ``payment_finished``
 - ``refund``: refund of a payment paid before the run → ``payment_refunded`` received
 - ``mixed``: create 40 %, status 25 %, card-flow 20 %, refund 10 %, payout-flow 5 %
-- ``rate``: the pre-signed requests of ``requests`` sent open-loop at a fixed ``rate``
-  (latency measured from each request's scheduled time, so a stall is not hidden)
 
 Requests whose bodies depend on an earlier answer are signed here (about 0.3 ms each).
 """
@@ -179,37 +177,6 @@ async def _loops(seconds: float, concurrency: int, step: Any) -> dict[str, Any]:
     }
 
 
-async def _rate(spec: dict[str, Any], http: aiohttp.ClientSession) -> dict[str, Any]:
-    lines = Path(spec["requests"]).read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240
-    interval = 1.0 / float(spec["rate"])
-    count = min(len(lines), int(float(spec["rate"]) * float(spec["seconds"])))
-    latencies: list[float] = []
-    errors = 0
-    start = time.perf_counter() + 0.2
-
-    async def one(i: int, line: str) -> None:
-        nonlocal errors
-        due = start + i * interval
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        _method, path, project, sign, key, body = line.split("\t", 5)
-        headers = {"Content-Type": "application/json", "X-PARTNER-PROJECT": project}
-        headers["X-PARTNER-SIGN"] = sign
-        if key != "-":
-            headers["X-PARTNER-IDEMPOTENCY-KEY"] = key
-        try:
-            async with http.post(spec["base_url"] + path, data=body, headers=headers) as r:
-                await r.read()
-                errors += r.status != 200  # noqa: PLR2004
-        except aiohttp.ClientError:
-            errors += 1
-        latencies.append((time.perf_counter() - due) * 1000)
-
-    await asyncio.gather(*(one(i, line) for i, line in enumerate(lines[:count])))
-    seconds = time.perf_counter() - start
-    return {"done": len(latencies) - errors, "errors": errors, "seconds": seconds,
-            "latencies_ms": latencies}  # fmt: skip
-
-
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Start the receiver, run the scenario, report."""
     hooks = Webhooks(Path(spec["server_key"]).read_bytes())  # noqa: ASYNC240 - before the run
@@ -221,8 +188,6 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=int(spec["concurrency"]) + 8)
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
-            if spec["scenario"] == "rate":
-                return await _rate(spec, http)
             driver = Driver(spec, http, hooks)
             result = await _scenario(spec, driver)
             result["webhooks_received"] = hooks.received

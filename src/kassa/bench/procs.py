@@ -39,12 +39,17 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 def spawn(
-    args: Sequence[str], env: dict[str, str], health: str | None = None
+    args: Sequence[str], env: dict[str, str], health: str | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` (output discarded); wait for ``health`` when given."""
-    proc = subprocess.Popen(  # noqa: S603 - our own commands
-        list(args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """Start ``args`` (output to ``log``, or discarded); wait for ``health`` when given."""
+    out = subprocess.DEVNULL if log is None else log.open("ab")
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - our own commands
+            list(args), env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
     if health is not None:
         try:
             wait_healthy(health, proc)
@@ -130,9 +135,20 @@ def kassa_serve(
     args = [sys.executable, "-m", "kassa", "serve", "--workers", str(workers)]
     if not worker:
         args.append("--no-worker")
-    return spawn(args, env, f"http://127.0.0.1:{port}/healthz")
+    log = Path(env["KASSA_DATA_DIR"]) / f"serve-{port}.log"
+    return spawn(args, env, f"http://127.0.0.1:{port}/healthz", log=log)
 
 
 def kassa_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A ``kassa worker`` process (delivery and the sweeper)."""
-    return spawn([sys.executable, "-m", "kassa", "worker"], env)
+    """A ``kassa worker`` process (delivery and the sweeper), logging to the data dir."""
+    log = Path(env["KASSA_DATA_DIR"]) / f"worker-{env['KASSA_PORT']}.log"
+    return spawn([sys.executable, "-m", "kassa", "worker"], env, log=log)
+
+
+def log_tail(path: Path, lines: int = 5) -> list[str]:
+    """The last ``lines`` lines of a process log (for a report's notes when a run failed)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line[:300] for line in text.splitlines()[-lines:]]

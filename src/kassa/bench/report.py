@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+def _load() -> float:
+    """The machine's 1-minute load average now."""
+    import os  # noqa: PLC0415
+
+    return os.getloadavg()[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Measure:
     """One load run: completed requests (or flows), errors, and the latency distribution."""
@@ -54,6 +61,7 @@ class Report:
     figures: dict[str, float] = field(default_factory=dict)  # pgbench tps, RSS, CPU…
     goals: list[tuple[str, bool, str]] = field(default_factory=list)  # (goal, met, detail)
     notes: list[str] = field(default_factory=list)
+    load_before: float = field(default_factory=_load)
 
     def ratio(self, result: str, baseline: str) -> float:
         """``results[result].rate / baselines[baseline].rate`` (0 if the baseline is 0)."""
@@ -78,6 +86,12 @@ class Report:
             f"    {self.command}",
             "",
             "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            "",
+            (
+                f"Machine load (1-minute load average) when the run began: {self.load_before:.2f}"
+                " — above 0.5 other work shared the cores; the same-run ratios still compare"
+                " like with like, absolute rates do not."
+            ),
             "",
             head,
             "|---|---|---|---|---|---|---|",
@@ -110,6 +124,7 @@ class Report:
             "figures": self.figures,
             "goals": [{"goal": g, "met": ok, "measured": d} for g, ok, d in self.goals],
             "notes": self.notes,
+            "load_before": self.load_before,
         }
         js.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         return md, js

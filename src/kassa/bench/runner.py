@@ -97,12 +97,15 @@ class Bench:
         seconds: int | None = None,
         *,
         profile: str | None = None,
+        rate: float = 0.0,
     ) -> Measure:
         """A closed-loop load with wrk (2 threads), sampling the server's RSS and CPU.
 
         ``profile`` (a label): with ``--profile``, py-spy samples one API process meanwhile.
+        ``rate`` > 0: the connections pace themselves to about that many requests a second.
         """
-        options = WrkOptions(2, self.options.connections, seconds or self.options.seconds)
+        seconds = seconds or self.options.seconds
+        options = WrkOptions(2, self.options.connections, seconds, rate)
         before = None if self.server_pid is None else usage(self.server_pid)
         spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
         if profile is not None and self.options.profile and self.server_pid is not None:

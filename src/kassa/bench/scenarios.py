@@ -15,13 +15,13 @@ from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
 from kassa.bench.localstripe import find as find_localstripe
 from kassa.bench.localstripe import measure_localstripe
 from kassa.bench.pgbench import BARE_SCRIPT, CREATE_SCRIPT, pgbench_tps
+from kassa.bench.procs import log_tail
 from kassa.bench.report import Measure
 from kassa.bench.scale import sizes, soak
 from kassa.bench.scratch import free_port
 from kassa.bench.seed import seed_sessions
 from kassa.bench.signed import create_requests, status_requests
 from kassa.bench.webhooks import webhooks
-from kassa.bench.wrk import write_requests
 from kassa.domain.money import Money
 from kassa.domain.project import ProjectSettings
 
@@ -99,14 +99,14 @@ def create(bench: Bench) -> None:
     bench.report.results["kassa session/create"] = kassa
     bench.report.baselines["bare minimum (Starlette, RSA, one INSERT)"] = bare
     bench.server_pid = kassa_pid
-    spec = bench.flow_spec(project, base, free_port(), scenario="rate", rate=bench.options.rate)
-    fixed = bench.workdir / "rate.tsv"
-    write_requests(
-        fixed, create_requests(project, int(bench.options.rate * bench.options.seconds), "r")
-    )
-    spec["requests"] = str(fixed)
-    rated = _flow_measure(bench.flows(spec), "req/s")
+    rated = bench.wrk(base, create_requests(project, _count(bench), "r"), rate=bench.options.rate)
     bench.report.results[f"kassa session/create at a fixed {bench.options.rate:.0f} req/s"] = rated
+    bench.report.notes.append(
+        f"fixed rate: wrk, {bench.options.connections} connections each pausing "
+        f"{bench.options.connections * 1000 / bench.options.rate:.0f} ms between requests "
+        f"(achieved {rated.rate:,.0f} req/s); a slow answer delays that connection's next "
+        "request, so a stall shows as a lower achieved rate, not only as latency"
+    )
     bench.stop_all()
     _pgbench(bench, project.id)
     _localstripe(bench, kassa)
@@ -197,6 +197,11 @@ def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any)
     result = bench.flows(spec)
     bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
     bench.report.notes += [f"driver error: {e}" for e in result.get("error_samples", [])]
+    if result.get("errors"):  # what kassa's processes said, so a failed run explains itself
+        alive = {p.pid: p.poll() is None for p in bench.procs}
+        bench.report.notes.append(f"processes alive after the run (pid: alive): {alive}")
+        for log in sorted(bench.workdir.glob("*.log")):
+            bench.report.notes += [f"{log.name}: {line}" for line in log_tail(log)]
     return _flow_measure(result, "flows/s" if "flow" in scenario else "ops/s")
 
 

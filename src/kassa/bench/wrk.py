@@ -73,6 +73,17 @@ class WrkOptions:
     threads: int = 2
     connections: int = 32
     seconds: int = 15
+    rate: float = 0.0  # > 0: each connection paces itself to connections / rate between sends
+
+
+# Pacing for a fixed rate: wrk's ``delay()`` (ms before a connection's next request). A
+# closed loop with a pause, not an open loop: a stalled answer delays that connection's next
+# request, so the achieved rate is reported beside the latency.
+PACED = """
+function delay()
+  return tonumber(os.getenv("KASSA_WRK_DELAY_MS"))
+end
+"""
 
 
 def write_requests(path: Path, prepared: Sequence[Prepared]) -> None:
@@ -99,7 +110,11 @@ def run_wrk(base_url: str, prepared: Sequence[Prepared], options: WrkOptions) ->
         requests = Path(tmp) / "requests.tsv"
         write_requests(requests, prepared)
         env = {"KASSA_WRK_REQUESTS": str(requests), "KASSA_WRK_THREADS": str(options.threads)}
-        return _wrk(base_url, LUA, env, options, Path(tmp))
+        lua = LUA
+        if options.rate > 0:
+            lua += PACED
+            env["KASSA_WRK_DELAY_MS"] = str(round(options.connections * 1000 / options.rate))
+        return _wrk(base_url, lua, env, options, Path(tmp))
 
 
 def run_wrk_static(

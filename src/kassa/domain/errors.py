@@ -74,6 +74,14 @@ class IdempotencyKeyInFlight(IdempotencyKeyAlreadyExists):
         self.retry_after = retry_after
 
 
+class DeferredClaimLost(IdempotencyKeyAlreadyExists):
+    """A deferred idempotency claim found its key already stored when it committed.
+
+    Internal: ``service/idempotency.run_idempotent`` catches it and decides as for any key
+    that exists (replay, in flight, or another body); it never reaches the wire by itself.
+    """
+
+
 class IdentificationError(KassaError):
     """The project is unknown or the project header is missing."""
 

@@ -9,6 +9,13 @@ client may retry. A key whose request died before committing is taken over once 
 passed. A key whose request committed an operation's intent and then waits on the processor is
 *bound* to that operation: never taken over, and completed with the final reply by whoever
 records the processor's answer (that request, or the recovery sweeper after a crash).
+
+A use case that commits once and calls nobody (``session/create``) may *defer* its claim: it
+runs first and its commit inserts the key, already done with the reply, in the same
+transaction as its writes — one statement per request instead of two. If the key exists by
+then (a replay, a request in flight, another body) that commit fails and nothing of it is
+written; so does any error of the use case. Either way the request then goes the eager way
+(claim, replay or refuse, run again), so every answer is the one an eager claim would give.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import (
+    DeferredClaimLost,
     IdempotencyKeyAlreadyExists,
     IdempotencyKeyInFlight,
     InvalidRequest,
+    KassaError,
 )
 from kassa.service.ports import IdempotencyClaim, IdempotencyRecord, IdempotencyState
 
@@ -109,13 +118,22 @@ async def run_idempotent(
     key: str | None,
     request_fingerprint: str,
     run: Callable[[], Awaitable[Reply]],
+    deferred: bool = False,
 ) -> Reply:
-    """Run ``run`` once per key (the claim current while it runs); replay its stored reply."""
+    """Run ``run`` once per key (the claim current while it runs); replay its stored reply.
+
+    ``deferred``: ``run`` commits once and calls nobody, so its claim may be stored by its own
+    commit (see the module docstring).
+    """
     if key is None:
         return await run()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         msg = f"X-PARTNER-IDEMPOTENCY-KEY: must be 1 to {MAX_KEY_LENGTH} printable characters"
         raise InvalidRequest(msg)
+    if deferred:
+        reply = await _run_deferred(clock, policy, project_id, key, request_fingerprint, run)
+        if reply is not None:
+            return reply
     now = clock.now()
     owner = secrets.token_hex(16)
     record = IdempotencyRecord(
@@ -143,5 +161,36 @@ async def run_idempotent(
     except BaseException:
         await store.release_idempotency(claim)  # a bound key stays: its operation finishes
         raise
+    finally:
+        _CLAIM.reset(token)
+
+
+async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
+    clock: Clock,
+    policy: IdempotencyPolicy,
+    project_id: str,
+    key: str,
+    request_fingerprint: str,
+    run: Callable[[], Awaitable[Reply]],
+) -> Reply | None:
+    """Run with a claim its commit stores; None if the key existed or the use case refused."""
+    now = clock.now()
+    record = IdempotencyRecord(
+        project_id=project_id,
+        key=key,
+        fingerprint=request_fingerprint,
+        state=IdempotencyState.RUNNING,
+        owner=secrets.token_hex(16),
+        lease_until=now + policy.lease,
+        expires_at=now + policy.ttl,
+        created_at=now,
+    )
+    token = _CLAIM.set(IdempotencyClaim(project_id, key, record.owner, deferred=record))
+    try:
+        return await run()
+    except DeferredClaimLost:
+        return None  # the key exists: replay it, or refuse, as an eager claim would
+    except KassaError:
+        return None  # nothing was written; the eager way gives the answer in its own order
     finally:
         _CLAIM.reset(token)

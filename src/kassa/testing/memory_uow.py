@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self
 
-from kassa.domain.errors import ConcurrentUpdate, IdempotencyKeyAlreadyExists
+from kassa.domain.errors import ConcurrentUpdate, DeferredClaimLost, IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import EXTERNAL, overdrawn
 from kassa.service.ports import IdempotencyState
 from kassa.testing.memory_tokens import TokenWrites
@@ -162,6 +162,16 @@ class InMemoryUnitOfWork(TokenWrites):
 
         def write(state: MemoryState) -> None:
             found = state.idempotency.get((claim.project_id, claim.key))
+            if claim.deferred is not None:  # insert the key, done, unless it exists
+                if found is not None:
+                    raise DeferredClaimLost
+                state.idempotency[claim.project_id, claim.key] = replace(
+                    claim.deferred,
+                    state=IdempotencyState.DONE,
+                    response_status=status,
+                    response_body=body,
+                )
+                return
             if found is None or found.owner != claim.owner or found.state is IdempotencyState.DONE:
                 msg = "idempotency key was taken over by another request"
                 raise IdempotencyKeyAlreadyExists(msg)
@@ -176,6 +186,9 @@ class InMemoryUnitOfWork(TokenWrites):
 
     def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
         """Bind the running key to the operation being committed; fails if the claim was lost."""
+        if claim.deferred is not None:
+            msg = "a deferred idempotency claim cannot be bound to an operation"
+            raise RuntimeError(msg)
 
         def write(state: MemoryState) -> None:
             found = state.idempotency.get((claim.project_id, claim.key))

@@ -1,6 +1,6 @@
 """``service.ports.dashboard.DashboardReads``: the dashboard's lists and figures in SQL.
 
-The sessions list is a keyset page over ``(created_at, id)`` (indexes of migration 0007, per
+The sessions list is a keyset page over ``(created_at, id)`` (indexes of migration 0008, per
 project too), never an ``OFFSET``: page 50,000 costs what page 1 does. A search term is, by
 shape, a card's last four (``last4``), an id (the session's own, or any operation's through
 ``session_operations``), else a customer reference or a substring of ``search_text`` (a

@@ -44,15 +44,22 @@ def mergeable(stmts: Sequence[Stmt]) -> bool:
     """True when the batch can run as one statement (see the module's rules)."""
     if len(stmts) < 2 and not any(s.expect is not None for s in stmts):  # noqa: PLR2004
         return False
+    if sum(len(s.params) for s in stmts) > MAX_PARAMS:
+        return False
+    return _mergeable_shape(tuple(s.sql for s in stmts), tuple(s.returning for s in stmts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _mergeable_shape(sqls: tuple[str, ...], returning: tuple[bool, ...]) -> bool:
+    """The rules on the statements' text (cached: a use case sends the same few shapes)."""
     written: dict[str, bool] = {}  # table → only plain INSERTs so far
-    params = 0
-    for stmt in stmts:
-        found = _TARGET.match(stmt.sql)
-        upper = stmt.sql.upper()
-        if stmt.returning or found is None or "RETURNING" in upper or "WITH" in upper:
+    for sql, returns in zip(sqls, returning, strict=True):
+        found = _TARGET.match(sql)
+        upper = sql.upper()
+        if returns or found is None or "RETURNING" in upper or "WITH" in upper:
             return False
         table = found[1].lower()
-        reads = {t.lower() for t in _TABLES.findall(stmt.sql)} - {table}
+        reads = {t.lower() for t in _TABLES.findall(sql)} - {table}
         if reads & written.keys():
             return False
         plain = upper.lstrip().startswith("INSERT") and not (
@@ -61,8 +68,7 @@ def mergeable(stmts: Sequence[Stmt]) -> bool:
         if table in written and not (written[table] and plain):
             return False
         written[table] = plain
-        params += len(stmt.params)
-    return params <= MAX_PARAMS
+    return True
 
 
 @functools.lru_cache(maxsize=512)

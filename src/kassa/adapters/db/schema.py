@@ -46,28 +46,46 @@ sessions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
     sa.Column("doc", sa.Text, nullable=False),
-    sa.Column("payment_id", sa.Text),  # the acquiring payment, for look-ups by payment id
-    # The dashboard's filters and search (adapters/db/search_rows.py), indexed for keyset pages.
+    sa.Column("payment_id", sa.Text),  # the latest acquiring payment (operations: below)
+    # The dashboard's filters and search (adapters/db/search_rows.py, migration 0008).
     sa.Column("amount", sa.BigInteger),  # minor units of the draft (or first operation)
     sa.Column("currency", sa.Text),
     sa.Column("kinds", sa.Text),  # payment / refund / payout, space-separated
     sa.Column("last4", sa.Text),
     sa.Column("customer_ref", sa.Text),
     sa.Column("search_text", sa.Text),  # lowercased metadata + references
+    # Keyset pages per project use this one; (created_at, id) below serves the list of all.
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
-    sa.Index("ix_sessions_deadline", "deadline_at"),
-    sa.Index("ix_sessions_payment", "payment_id"),
+    sa.Index(  # the sweeper's deadline_at <= now; created sessions (NULL) add no entry
+        "ix_sessions_deadline",
+        "deadline_at",
+        postgresql_where=sa.text("deadline_at IS NOT NULL"),
+        sqlite_where=sa.text("deadline_at IS NOT NULL"),
+    ),
     sa.Index("ix_sessions_created_id", "created_at", "id"),
-    sa.Index("ix_sessions_project_created_id", "project_id", "created_at", "id"),
-    sa.Index("ix_sessions_last4", "last4", "created_at"),
-    sa.Index("ix_sessions_customer", "customer_ref"),
-    # PostgreSQL: a trigram GIN index for LIKE '%term%' (pg_trgm, created by 0007 when it
+    # Partial: a session without a card, reference or text (session/create) adds no entry.
+    sa.Index(
+        "ix_sessions_last4",
+        "last4",
+        "created_at",
+        postgresql_where=sa.text("last4 IS NOT NULL"),
+        sqlite_where=sa.text("last4 IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_sessions_customer",
+        "customer_ref",
+        postgresql_where=sa.text("customer_ref IS NOT NULL"),
+        sqlite_where=sa.text("customer_ref IS NOT NULL"),
+    ),
+    # PostgreSQL: a trigram GIN index for LIKE '%term%' (pg_trgm, created by 0008 when it
     # can be); SQLite gets a plain index of the same name (its LIKE scans either way).
     sa.Index(
         "ix_sessions_search",
         "search_text",
         postgresql_using="gin",
         postgresql_ops={"search_text": "gin_trgm_ops"},
+        postgresql_where=sa.text("search_text IS NOT NULL"),
+        sqlite_where=sa.text("search_text IS NOT NULL"),
     ),
 )
 

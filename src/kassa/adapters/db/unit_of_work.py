@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Self
 from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows, tokens_sql
 from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.search_rows import SEARCH_COLUMNS, search_values
-from kassa.domain.errors import IdempotencyKeyAlreadyExists
+from kassa.domain.errors import DeferredClaimLost, IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import EXTERNAL, overdrawn
 from kassa.service.ports import IdempotencyState
 
@@ -30,7 +30,12 @@ if TYPE_CHECKING:
     from kassa.domain.public_token import PublicToken
     from kassa.domain.recurrent import RecurrentToken
     from kassa.domain.session import PaymentSession
-    from kassa.service.ports import IdempotencyClaim, OutboxMessage, VaultEntry
+    from kassa.service.ports import (
+        IdempotencyClaim,
+        IdempotencyRecord,
+        OutboxMessage,
+        VaultEntry,
+    )
 
 _SEARCH = ", ".join(SEARCH_COLUMNS)
 _SEARCH_MARKS = ", ".join("?" * len(SEARCH_COLUMNS))
@@ -40,6 +45,29 @@ _SEARCH_SET = ", ".join(f"{c} = ?" for c in SEARCH_COLUMNS)
 def claim_lost() -> IdempotencyKeyAlreadyExists:
     """The error of a statement whose idempotency claim was taken over."""
     return IdempotencyKeyAlreadyExists("idempotency key was taken over by another request")
+
+
+def deferred_key_statement(record: IdempotencyRecord, status: int, body: bytes) -> Stmt:
+    """Insert a deferred claim's key, done with its reply; fails the batch if the key exists."""
+    return Stmt(
+        "INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, lease_until, state, "
+        "created_at, expires_at, response_status, response_body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, key) DO NOTHING",
+        (
+            record.project_id,
+            record.key,
+            record.fingerprint,
+            record.owner,
+            rows.to_us(record.lease_until),
+            IdempotencyState.DONE.value,
+            rows.to_us(record.created_at or record.lease_until),
+            rows.to_us(record.expires_at),
+            status,
+            body,
+        ),
+        expect=1,
+        error=DeferredClaimLost,
+    )
 
 
 def balance_statements(deltas: dict[tuple[str, str, str], int]) -> list[Stmt]:
@@ -192,7 +220,10 @@ class SqlUnitOfWork:
         )
 
     def complete_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
-        """Store the final response under the claimed key."""
+        """Store the final response under the claimed key (insert it, if the claim deferred)."""
+        if claim.deferred is not None:
+            self._stmts.append(deferred_key_statement(claim.deferred, status, body))
+            return
         self._stmts.append(
             Stmt(
                 "UPDATE idempotency_keys SET state = ?, response_status = ?, response_body = ? "
@@ -214,6 +245,9 @@ class SqlUnitOfWork:
 
     def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
         """Bind the running key to the operation being committed (no take-over from now on)."""
+        if claim.deferred is not None:
+            msg = "a deferred idempotency claim cannot be bound to an operation"
+            raise RuntimeError(msg)
         self._stmts.append(
             Stmt(
                 "UPDATE idempotency_keys SET state = ?, lease_until = ? "

@@ -36,7 +36,9 @@ async def _create(call: Call, body: _SessionData) -> Reply:
         api_version=ApiVersion(call.version),
         draft=convert.draft(body, payout),
     )
-    return await idempotent(call, lambda: sessions.create_session(call.deps, cmd))
+    return await idempotent(
+        call, lambda: sessions.create_session(call.deps, cmd), single_commit=True
+    )
 
 
 async def _status(call: Call, body: SessionIdRequest) -> Reply:

@@ -53,15 +53,24 @@ class IdempotencyRecord:
     expires_at: datetime
     response_status: int | None = None
     response_body: bytes | None = None
+    created_at: datetime | None = None  # set on a deferred claim's record (stored with it)
 
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyClaim:
-    """Proof that this request owns the key; completing it stores the response."""
+    """Proof that this request owns the key; completing it stores the response.
+
+    A *deferred* claim (``deferred`` holds the record to store) was never written: completing
+    it inserts the key, already done, in the transaction that commits the request's writes —
+    one statement fewer for a use case that commits once and calls nobody (``session/create``).
+    If the key exists by then, that commit fails with ``DeferredClaimLost``. A deferred claim
+    cannot be bound to an operation.
+    """
 
     project_id: str
     key: str
     owner: str
+    deferred: IdempotencyRecord | None = None
 
 
 class UnitOfWork(Protocol):

@@ -1,13 +1,15 @@
 """dashboard: admin credentials, dashboard sessions, form tokens, audit log; search columns
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-02 03:30:00
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02 04:15:00
 
 The sessions table gains the columns the dashboard filters and searches on (filled on every
-write by ``adapters/db/search_rows.py``, back-filled here from ``doc``), and the indexes for
-keyset pages on ``(created_at, id)`` overall and per project, card last4, customer reference
-and (PostgreSQL, when ``pg_trgm`` can be created) a trigram GIN index over ``search_text``.
+write by ``adapters/db/search_rows.py``, back-filled here from ``doc``), and the indexes: keyset
+pages on ``(created_at, id)`` (per project, 0001's ``(project_id, created_at)`` serves), and
+partial ones (a session with no card, reference or text adds no entry) on card last4,
+customer reference and (PostgreSQL, when ``pg_trgm`` can be created) a trigram GIN index over
+``search_text``; ``outbox (session_id, id)`` for the session page.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from alembic import op
 
 from kassa.adapters.db.search_rows import values_from_doc
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_HAS_LAST4 = sa.text("last4 IS NOT NULL")
+_HAS_REF = sa.text("customer_ref IS NOT NULL")
+_HAS_TEXT = sa.text("search_text IS NOT NULL")
 SEARCH = ("amount", "currency", "kinds", "last4", "customer_ref", "search_text")
 
 
@@ -101,15 +106,26 @@ def upgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index("ix_sessions_created_id", ["created_at", "id"], unique=False)
         batch_op.create_index(
-            "ix_sessions_project_created_id", ["project_id", "created_at", "id"], unique=False
+            "ix_sessions_last4",
+            ["last4", "created_at"],
+            unique=False,
+            postgresql_where=_HAS_LAST4,
+            sqlite_where=_HAS_LAST4,
         )
-        batch_op.create_index("ix_sessions_last4", ["last4", "created_at"], unique=False)
-        batch_op.create_index("ix_sessions_customer", ["customer_ref"], unique=False)
+        batch_op.create_index(
+            "ix_sessions_customer",
+            ["customer_ref"],
+            unique=False,
+            postgresql_where=_HAS_REF,
+            sqlite_where=_HAS_REF,
+        )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_session_all", ["session_id", "id"], unique=False)
     if bind.dialect.name != "postgresql":
         with op.batch_alter_table("sessions", schema=None) as batch_op:
-            batch_op.create_index("ix_sessions_search", ["search_text"], unique=False)
+            batch_op.create_index(
+                "ix_sessions_search", ["search_text"], unique=False, sqlite_where=_HAS_TEXT
+            )
     elif _trigram(bind):
         op.create_index(
             "ix_sessions_search",
@@ -117,6 +133,7 @@ def upgrade() -> None:
             ["search_text"],
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_where=_HAS_TEXT,
         )
 
 
@@ -126,12 +143,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_session_all")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
-        for name in (
-            "ix_sessions_customer",
-            "ix_sessions_last4",
-            "ix_sessions_project_created_id",
-            "ix_sessions_created_id",
-        ):
+        for name in ("ix_sessions_customer", "ix_sessions_last4", "ix_sessions_created_id"):
             batch_op.drop_index(name)
         for name in reversed(SEARCH):
             batch_op.drop_column(name)
