@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kassa.adapters.clock import SystemClock
+from kassa.adapters.db.admin_sql import SqlAdmin
+from kassa.adapters.db.dashboard_sql import SqlDashboardReads
 from kassa.adapters.db.migrate import head_revision
 from kassa.adapters.db.postgres import PostgresDriver
 from kassa.adapters.db.processor_sql import SqlJournal
@@ -126,6 +128,8 @@ async def build(
             card_attempts=settings.widget_card_attempts,
             form_key=vault.derive_key(b"widget-form"),
         ),
+        admin=SqlAdmin(store.driver),
+        dashboard=SqlDashboardReads(store.driver, store.deliveries),
     )
     return Container(deps=deps, store=store, server_key=server_key)
 

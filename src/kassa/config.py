@@ -61,6 +61,10 @@ class Settings:
     widget_card_attempts: int = 5  # card form posts per public token
     widget_ip_attempts: int = 30  # card form posts per client address and window (per process)
     widget_ip_window_seconds: float = 600.0
+    dashboard_idle_seconds: float = 8 * 3600.0  # a dashboard log-in idle this long ends
+    dashboard_login_attempts: int = 5  # failed log-ins per address and window → 429
+    dashboard_login_window_seconds: float = 15 * 60.0
+    trust_forwarded_proto: bool = False  # behind a TLS proxy: X-Forwarded-Proto makes Secure
 
     @property
     def server_key(self) -> Path:
@@ -116,6 +120,9 @@ class Settings:
             "KASSA_WIDGET_CARD_ATTEMPTS": self.widget_card_attempts,
             "KASSA_WIDGET_IP_ATTEMPTS": self.widget_ip_attempts,
             "KASSA_WIDGET_IP_WINDOW_SECONDS": self.widget_ip_window_seconds,
+            "KASSA_DASHBOARD_IDLE_SECONDS": self.dashboard_idle_seconds,
+            "KASSA_DASHBOARD_LOGIN_ATTEMPTS": self.dashboard_login_attempts,
+            "KASSA_DASHBOARD_LOGIN_WINDOW_SECONDS": self.dashboard_login_window_seconds,
         }
         for key, value in positive.items():
             if value <= 0:

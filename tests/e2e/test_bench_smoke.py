@@ -34,6 +34,7 @@ RUNS: dict[str, tuple[str, list[str], int]] = {
     "webhooks": ("postgresql", [], 2),
     "sizes": ("sqlite", ["--sessions", "15000"], 2),
     "soak": ("postgresql", ["--requests", "400"], 2),
+    "dashboard": ("sqlite", ["--sessions", "3000"], 3),
 }
 
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).parents[2]
 INFO_LINE = re.compile(
     r"^\s+(project_id|partner_private_key|partner_public_key|server_public_key|url)\s+(\S+)$"
 )
+DASHBOARD_LINE = re.compile(r"^\s+(dashboard_url|dashboard_user|dashboard_password)\s+(\S+)$")
 
 
 @dataclass
@@ -36,6 +37,8 @@ class DemoRun:
     proc: subprocess.Popen[bytes]
     info: dict[str, str]
     output: Path
+    dashboard: dict[str, str]
+    logged_in: int = 0  # the status of a dashboard log-in with the printed password
 
 
 def clean_env(port: int) -> dict[str, str]:
@@ -77,12 +80,15 @@ async def start_serving(
     except BaseException:
         stop(proc)
         raise
-    info = {}
+    info, dashboard = {}, {}
     for line in output.read_text().splitlines():
         found = INFO_LINE.match(line)
         if found:
             info[found[1]] = found[2]
-    return DemoRun(proc, info, output)
+        shown = DASHBOARD_LINE.match(line)
+        if shown:
+            dashboard[shown[1]] = shown[2]
+    return DemoRun(proc, info, output, dashboard)
 
 
 async def start_demo(cwd: Path, port: int, n: int) -> DemoRun:
@@ -118,6 +124,7 @@ async def run_twice(cwd: Path) -> tuple[int, list[DemoRun], list[dict[str, bytes
             )
             if n == 0:
                 await check_demo_key_works(run, cwd, port)
+                run.logged_in = await dashboard_login(port, run.dashboard["dashboard_password"])
         finally:
             stop(run.proc)
     return port, runs, files
@@ -128,6 +135,16 @@ def twice(tmp_path_factory: pytest.TempPathFactory):
     """Both runs, once per module (each takes a few seconds)."""
     cwd = tmp_path_factory.mktemp("make-run")
     return (cwd, *asyncio.run(run_twice(cwd)))
+
+
+async def dashboard_login(port: int, password: str) -> int:
+    """Log in to the dashboard with ``password``; the answer's status (303 on success)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        page = await http.get("/dashboard/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token, page.text
+        done = await http.post("/dashboard/login", data={"csrf": token[1], "password": password})
+        return done.status_code
 
 
 async def check_demo_key_works(run: DemoRun, cwd: Path, port: int) -> None:
@@ -160,6 +177,26 @@ def test_first_start_prints_project_keys_and_url(twice):
         assert (cwd / info[name]).is_file(), name
         assert Path(info[name]).parts[:2] == ("var", "keys"), info[name]
     assert (cwd / "var" / "kassa.sqlite3").is_file()
+
+
+def test_first_start_prints_the_dashboard_url_and_a_generated_password(twice):
+    """``make run`` prints the dashboard URL and the admin password once; it logs in."""
+    _, port, runs, _ = twice
+    shown = runs[0].dashboard
+    assert shown["dashboard_url"] == f"http://127.0.0.1:{port}/dashboard"
+    assert shown["dashboard_user"] == "admin"
+    assert len(shown["dashboard_password"]) >= 20
+    assert runs[0].logged_in == 303
+
+
+def test_second_start_says_the_password_was_set_earlier(twice):
+    """A later start prints the URL, no password, and how to change it."""
+    _, port, runs, _ = twice
+    assert "dashboard_password" not in runs[1].dashboard
+    assert runs[1].dashboard["dashboard_url"] == f"http://127.0.0.1:{port}/dashboard"
+    text = runs[1].output.read_text()
+    assert "password set earlier (kassa admin set-password to change it)" in text
+    assert runs[0].dashboard["dashboard_password"] not in text
 
 
 def test_second_start_reuses_project_and_keys(twice):

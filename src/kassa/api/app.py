@@ -25,6 +25,7 @@ from kassa.api.routes import refund as refund_routes
 from kassa.api.routes import session as session_routes
 from kassa.api.routes import token as token_routes
 from kassa.domain.errors import InvalidRequest, KassaError, MethodNotFound
+from kassa.web import dashboard as dashboard_pages
 from kassa.web import demo as demo_page
 from kassa.web import pages
 from kassa.web import three_ds as three_ds_pages
@@ -196,6 +197,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     three_ds_pages.install(app, runtime)
     widget_pages.install(app, runtime)
     demo_page.install(app, runtime)
+    dashboard_pages.install(app, runtime)
     app.mount(pages.STATIC_PREFIX, pages.static_files(), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -10,6 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from kassa.adapters.keys import public_pem
+from kassa.bench.dashboard import dashboard
 from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
 from kassa.bench.localstripe import find as find_localstripe
 from kassa.bench.localstripe import measure_localstripe
@@ -258,4 +259,5 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "refund": refund,
     "payout-flow": payout_flow,
     "mixed": mixed,
+    "dashboard": dashboard,
 }

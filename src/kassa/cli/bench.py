@@ -103,5 +103,6 @@ for _name, _doc in (
     ("webhooks", "Webhook deliveries/s with 1 and 3 workers, and commit-to-delivery lag."),
     ("sizes", "create and status at 10,000 and at --sessions (1,000,000) stored sessions."),
     ("soak", "--requests (1,000,000) create/status requests; RSS per API process after each run."),
+    ("dashboard", "The dashboard's list, deep keyset page and searches at --sessions (1,000,000)."),
 ):
     _scenario(_name, _doc)

@@ -7,7 +7,7 @@ import os
 import typer
 
 from kassa import __version__
-from kassa.cli import bench, context, projects, wallet, webhooks
+from kassa.cli import admin, bench, context, projects, wallet, webhooks
 from kassa.cli import ledger as ledger_cli
 from kassa.cli import sandbox as sandbox_cli
 from kassa.cli.call import call
@@ -28,6 +28,7 @@ app.command("call")(call)
 app.command("torture")(torture)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(sandbox_cli.app, name="sandbox")
+app.add_typer(admin.app, name="admin")
 
 
 @app.command()
@@ -105,6 +106,7 @@ def serve(  # noqa: PLR0917 - Typer options
         from kassa.cli.demo import ensure_demo_project  # noqa: PLC0415
 
         ensure_demo_project(config)
+    admin.announce_dashboard(config)
     # Worker processes rebuild Settings from the environment: hand them the flags.
     os.environ.update(
         {

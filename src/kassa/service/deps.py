@@ -12,6 +12,7 @@ from kassa.service.ports import NoProbe
 
 if TYPE_CHECKING:
     from kassa.service.ports import Clock, Probe, Processor, Signer, Store, Vault, Verifier
+    from kassa.service.ports.dashboard import AdminStore, DashboardReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +54,5 @@ class Deps:
     acquiring: AcquiringPolicy = field(default_factory=AcquiringPolicy)
     probe: Probe = field(default_factory=NoProbe)  # fault-injection seam (tests, torture)
     widgets: WidgetPolicy = field(default_factory=WidgetPolicy)
+    admin: AdminStore | None = None  # the dashboard's log-ins and audit log (bootstrap sets)
+    dashboard: DashboardReads | None = None  # the dashboard's read side

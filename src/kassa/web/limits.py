@@ -47,6 +47,25 @@ class AttemptWindow:
             raise TooManyAttempts(msg)
         times.append(now)
 
+    def blocked(self, key: str) -> bool:
+        """True while ``key`` has ``limit`` attempts in the window (nothing is counted)."""
+        times = self._seen.get(key)
+        if not times:
+            return False
+        now = self._clock()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return len(times) >= self.limit
+
+    def note(self, key: str) -> None:
+        """Count one attempt by ``key`` (a failed log-in) without refusing it."""
+        if self.blocked(key):
+            return
+        now = self._clock()
+        if key not in self._seen and len(self._seen) >= self._MAX_KEYS:
+            self._forget_idle(now)
+        self._seen.setdefault(key, deque()).append(now)
+
     def _forget_idle(self, now: float) -> None:
         idle = [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]
         for key in idle or list(self._seen):

@@ -276,6 +276,11 @@ class SqlDeliveries:
         views = await self._with_attempts(found)
         return views[0] if views else None
 
+    async def of_session(self, session_id: str) -> list[DeliveryView]:
+        """Every delivery of one session, oldest first, with attempts (the dashboard's page)."""
+        found = await self.driver.fetch(_VIEW + "WHERE session_id = ? ORDER BY id", (session_id,))
+        return await self._with_attempts(found)
+
     async def replay(self, delivery_id: int, now: datetime) -> DeliveryView | None:
         """Copy the row's bytes into a fresh delivery (skipped without a webhook URL)."""
         at = rows.to_us(now)

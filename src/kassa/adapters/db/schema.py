@@ -47,12 +47,45 @@ sessions = sa.Table(
     sa.Column("deadline_at", sa.BigInteger),  # earliest pending timeout, for the sweeper
     sa.Column("doc", sa.Text, nullable=False),
     sa.Column("payment_id", sa.Text),  # the latest acquiring payment (operations: below)
+    # The dashboard's filters and search (adapters/db/search_rows.py, migration 0008).
+    sa.Column("amount", sa.BigInteger),  # minor units of the draft (or first operation)
+    sa.Column("currency", sa.Text),
+    sa.Column("kinds", sa.Text),  # payment / refund / payout, space-separated
+    sa.Column("last4", sa.Text),
+    sa.Column("customer_ref", sa.Text),
+    sa.Column("search_text", sa.Text),  # lowercased metadata + references
+    # Keyset pages per project use this one; (created_at, id) below serves the list of all.
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
     sa.Index(  # the sweeper's deadline_at <= now; created sessions (NULL) add no entry
         "ix_sessions_deadline",
         "deadline_at",
         postgresql_where=sa.text("deadline_at IS NOT NULL"),
         sqlite_where=sa.text("deadline_at IS NOT NULL"),
+    ),
+    sa.Index("ix_sessions_created_id", "created_at", "id"),
+    # Partial: a session without a card, reference or text (session/create) adds no entry.
+    sa.Index(
+        "ix_sessions_last4",
+        "last4",
+        "created_at",
+        postgresql_where=sa.text("last4 IS NOT NULL"),
+        sqlite_where=sa.text("last4 IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_sessions_customer",
+        "customer_ref",
+        postgresql_where=sa.text("customer_ref IS NOT NULL"),
+        sqlite_where=sa.text("customer_ref IS NOT NULL"),
+    ),
+    # PostgreSQL: a trigram GIN index for LIKE '%term%' (pg_trgm, created by 0008 when it
+    # can be); SQLite gets a plain index of the same name (its LIKE scans either way).
+    sa.Index(
+        "ix_sessions_search",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+        postgresql_where=sa.text("search_text IS NOT NULL"),
+        sqlite_where=sa.text("search_text IS NOT NULL"),
     ),
 )
 
@@ -117,6 +150,7 @@ outbox = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
     ),
     sa.Index("ix_outbox_project", "project_id", "id"),
+    sa.Index("ix_outbox_session_all", "session_id", "id"),  # the dashboard's session page
 )
 
 delivery_attempts = sa.Table(
@@ -228,4 +262,52 @@ public_tokens = sa.Table(
     sa.Column("result", sa.Text),  # JSON: what the operation produced (number_hash, brand…)
     sa.Index("ix_public_tokens_project", "project_id", "created_at"),
     sa.Index("ix_public_tokens_expires", "expires_at"),
+)
+
+
+# The dashboard's operator (one "admin" user in v1): the password's scrypt hash only.
+admin_users = sa.Table(
+    "admin_users",
+    metadata,
+    sa.Column("username", sa.Text, primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Dashboard log-ins by the SHA-256 of the cookie's token (the token itself is never stored).
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+# Form tokens already used: each dashboard form acts once (double submits do nothing).
+admin_form_uses = sa.Table(
+    "admin_form_uses",
+    metadata,
+    sa.Column("nonce", sa.Text, primary_key=True),
+    sa.Column("used_at", sa.BigInteger, nullable=False),
+)
+
+# Every dashboard action: who, from where, what, on which project, the state before and after.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Text),
+    sa.Column("target", sa.Text),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Index("ix_audit_log_at", "at", "id"),
 )

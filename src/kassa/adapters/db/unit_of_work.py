@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Self
 
 from kassa.adapters.db import acquiring_sql, instrument_rows, rows, session_rows, tokens_sql
 from kassa.adapters.db.driver import Stmt
+from kassa.adapters.db.search_rows import SEARCH_COLUMNS, search_values
 from kassa.domain.errors import DeferredClaimLost, IdempotencyKeyAlreadyExists
 from kassa.domain.ledger import EXTERNAL, overdrawn
 from kassa.service.ports import IdempotencyState
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
         OutboxMessage,
         VaultEntry,
     )
+
+_SEARCH = ", ".join(SEARCH_COLUMNS)
+_SEARCH_MARKS = ", ".join("?" * len(SEARCH_COLUMNS))
+_SEARCH_SET = ", ".join(f"{c} = ?" for c in SEARCH_COLUMNS)
 
 
 def claim_lost() -> IdempotencyKeyAlreadyExists:
@@ -123,9 +128,9 @@ class SqlUnitOfWork:
         """Insert a new session."""
         self._stmts.append(
             Stmt(
-                f"INSERT INTO sessions ({session_rows.SESSION_COLUMNS}) "
-                f"VALUES ({session_rows.SESSION_MARKS})",
-                session_rows.session_params(session),
+                f"INSERT INTO sessions ({session_rows.SESSION_COLUMNS}, {_SEARCH}) "
+                f"VALUES ({session_rows.SESSION_MARKS}, {_SEARCH_MARKS})",
+                (*session_rows.session_params(session), *search_values(session)),
             ),
         )
         self._index_operations(session)
@@ -151,7 +156,8 @@ class SqlUnitOfWork:
         self._stmts.append(
             Stmt(
                 "UPDATE sessions SET status = ?, version = ?, updated_at = ?, deadline_at = ?, "
-                "doc = ?, payment_id = ? WHERE id = ? AND project_id = ? AND version = ?",
+                f"doc = ?, payment_id = ?, {_SEARCH_SET} "
+                "WHERE id = ? AND project_id = ? AND version = ?",
                 (
                     session.status.value,
                     session.version + 1,
@@ -159,6 +165,7 @@ class SqlUnitOfWork:
                     rows.opt_to_us(session.deadline_at),
                     session_rows.session_doc(session),
                     None if session.payment is None else session.payment.id,
+                    *search_values(session),
                     session.id,
                     session.project_id,
                     session.version,
