@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 
 # What kassa writes for one session/create with an idempotency key: the session and the key,
-# stored done with its reply, as one statement (a deferred claim, ``adapters/db/pg_batch``).
+# stored done with its reply, as one statement (a deferred claim, ``adapters/db/pg_batch``);
+# the session's dashboard search columns as kassa fills them (amount, currency, metadata text).
 CREATE_SCRIPT = """\
 \\set n random(1, 4000000000000000000)
-WITH s0 AS (INSERT INTO sessions (id, project_id, status, api_version, version, created_at, updated_at, deadline_at, doc) VALUES ('ps_' || :client_id || '-' || :n, '@PROJECT@', 'created', 'v1', 0, 0, 0, NULL, '{"draft":{"amount":{"amount":1000,"currency":"usd"},"payment_details":null,"payout_details":null,"customer":null,"participant_details":null,"payment_options":null,"metadata":"m","has_metadata":true,"extra":{}},"finished_at":null,"next_action":null}') RETURNING 1), s1 AS (INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, lease_until, state, created_at, expires_at, response_status, response_body) VALUES ('@PROJECT@', 'k' || :client_id || '-' || :n, 'f', 'o', 0, 'done', 0, 0, 200, '\\x7b7d') ON CONFLICT (project_id, key) DO NOTHING RETURNING 1), n AS (SELECT (SELECT count(*) FROM s0) AS c0, (SELECT count(*) FROM s1) AS c1) SELECT c0, c1 FROM n;
+WITH s0 AS (INSERT INTO sessions (id, project_id, status, api_version, version, created_at, updated_at, deadline_at, amount, currency, search_text, doc) VALUES ('ps_' || :client_id || '-' || :n, '@PROJECT@', 'created', 'v1', 0, 0, 0, NULL, 1000, 'usd', 'm', '{"draft":{"amount":{"amount":1000,"currency":"usd"},"payment_details":null,"payout_details":null,"customer":null,"participant_details":null,"payment_options":null,"metadata":"m","has_metadata":true,"extra":{}},"finished_at":null,"next_action":null}') RETURNING 1), s1 AS (INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, lease_until, state, created_at, expires_at, response_status, response_body) VALUES ('@PROJECT@', 'k' || :client_id || '-' || :n, 'f', 'o', 0, 'done', 0, 0, 200, '\\x7b7d') ON CONFLICT (project_id, key) DO NOTHING RETURNING 1), n AS (SELECT (SELECT count(*) FROM s0) AS c0, (SELECT count(*) FROM s1) AS c1) SELECT c0, c1 FROM n;
 """  # noqa: E501 - SQL for pgbench, one statement per line
 
 # What the bare-minimum baseline writes: one INSERT.
