@@ -65,7 +65,7 @@ def record(
         "torture": any(k.startswith("KASSA_TORTURE_") for k in os.environ),
     }
     path = RECORDS / f"{category}--{name}.json"
-    path.write_text(json.dumps(entry, indent=1, sort_keys=True), encoding="utf-8")
+    path.write_text(json.dumps(entry, indent=1), encoding="utf-8")  # figures in their order
 
 
 def load() -> list[dict[str, Any]]:

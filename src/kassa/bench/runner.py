@@ -106,7 +106,10 @@ class Bench:
         ``rate`` > 0: the connections pace themselves to about that many requests a second.
         """
         seconds = seconds or self.options.seconds
-        options = WrkOptions(2, self.options.connections, seconds, rate)
+        connections = self.options.connections
+        if rate > 0:  # pauses ≥ 200 ms, so the answers' latency barely slows the pace
+            connections = max(connections, int(rate // 5))
+        options = WrkOptions(2, connections, seconds, rate)
         before = None if self.server_pid is None else usage(self.server_pid)
         spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
         if profile is not None and self.options.profile and self.server_pid is not None:
