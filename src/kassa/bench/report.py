@@ -89,8 +89,8 @@ class Report:
             "",
             (
                 f"Machine load (1-minute load average) when the run began: {self.load_before:.2f}"
-                " — above 0.5 other work shared the cores; the same-run ratios still compare"
-                " like with like, absolute rates do not."
+                " (it includes the decaying load of a benchmark run just before); the same-run"
+                " ratios compare like with like, absolute rates less so."
             ),
             "",
             head,
