@@ -20,6 +20,7 @@ import pytest
 from kassa.adapters.db.migrate import upgrade
 from kassa.bootstrap import open_store
 from testkit import KassaServer, ProjectHandle, SignedClient, create_project
+from webhook_receiver import Receiver
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -169,3 +170,11 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on 127.0.0.1, one per module (kits may bring their own)."""
+    running = Receiver()
+    yield running
+    running.stop()

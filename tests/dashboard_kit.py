@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 HIDDEN_AREA = r'<textarea hidden name="([^"]+)" aria-hidden="true">(.*?)</textarea>'
-PASSWORD = re.compile(r"dashboard_password\s+(\S+)")
+PASSWORD = re.compile(r'dashboard_password(?:\s+|":")([^"\s]+)')  # text block or JSON line
 
 
 def password_of(server: KassaServer) -> str:

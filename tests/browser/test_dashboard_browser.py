@@ -21,7 +21,6 @@ from dashboard_kit import paid_session, password_of
 from dashboard_kit import session_status_ok as signed_ok
 from kassa.adapters.keys import generate_private_key, public_pem
 from testkit import KassaServer, ProjectHandle, wait_for
-from webhook_receiver import Receiver
 from widget_kit import run
 
 if TYPE_CHECKING:
@@ -30,15 +29,9 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Browser, Page
 
+    from webhook_receiver import Receiver
+
 CARD = "5555555555554444"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    """A real webhook receiver."""
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,19 @@ DISTRIBUTED = frozenset(  # by project_id, co-located: a project's transaction i
         "public_tokens",
     }
 )
-REFERENCE = frozenset({"projects", "project_keys", "alembic_version"})  # small, on every node
+# small, on every node; the dashboard's operator tables (users, log-ins, form uses, audit log)
+# look across projects by design and live with the coordinator's reference data
+REFERENCE = frozenset(
+    {
+        "projects",
+        "project_keys",
+        "alembic_version",
+        "admin_users",
+        "admin_sessions",
+        "admin_form_uses",
+        "audit_log",
+    }
+)
 OWN_KEY = frozenset({"processor_calls"})  # the sandbox acquirer's journal, by its call key
 NO_PROJECT_COLUMN = frozenset({"delivery_attempts"})  # needs project_id before it can be
 

@@ -24,11 +24,12 @@ import reliability_tally
 from hostile_isolation import blanked, body_for, id_slots, kind_of
 from kassa.domain.project import ProjectSettings
 from testkit import KassaServer, SignedClient, create_project, kassa_cli, wait_for
-from webhook_receiver import Receiver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from webhook_receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +51,6 @@ NEVER = {
     "recurrent": "rt_" + "0" * 26,
     "public": "pt_" + "0" * 40,
 }
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    """Webhooks of project B land here."""
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,13 @@ import reliability_tally
 from kassa.adapters.vault import AesVault
 from kassa.domain.project import ProjectSettings
 from testkit import KassaServer, SignedClient, create_project, kassa_cli, table_rows, wait_for
-from webhook_receiver import Receiver
 from widget_kit import card_form, field_errors, form_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from webhook_receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +45,6 @@ CARDS = [
     "4111111111111111",
     "5105105105105100",
 ]
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    """Webhooks land here."""
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

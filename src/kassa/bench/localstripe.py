@@ -12,6 +12,7 @@ removed before it starts, and its rate falls as its store grows during the run.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from kassa.bench.runner import Bench
 
 STORE = Path("/tmp/localstripe.pickle")  # noqa: S108 - where localstripe keeps its store
+LOCK = Path("/tmp/localstripe.pickle.kassa-lock")  # noqa: S108 - one localstripe at a time
 INSTALLED = Path("var/bench-tools/bin/localstripe")  # where `make bench-tools` puts it
 VERSION = "1.15.10"
 SECRET = "sk_test_kassa_bench"  # noqa: S105 - localstripe accepts any test key
@@ -40,7 +42,17 @@ def find(explicit: str | None) -> str | None:
 
 
 def measure_localstripe(bench: Bench, executable: str) -> Measure:
-    """Start localstripe on a free port, warm it, load it like kassa's create; stop it."""
+    """Start localstripe on a free port, warm it, load it like kassa's create; stop it.
+
+    Two benchmarks at once would share localstripe's one store file, so a lock file beside it
+    makes them take turns.
+    """
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _measure(bench, executable)
+
+
+def _measure(bench: Bench, executable: str) -> Measure:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     STORE.unlink(missing_ok=True)  # an empty store (and not a truncated one left behind)

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 from kassa.adapters.keys import ServerKey, private_pem
 from kassa.bench import pgbouncer
 from kassa.bench import profile as profiling
-from kassa.bench.procs import kassa_env, kassa_serve, kassa_worker, spawn, stop, usage
+from kassa.bench.procs import (
+    kassa_env,
+    kassa_serve,
+    kassa_worker,
+    log_tail,
+    spawn,
+    stop,
+    usage,
+)
 from kassa.bench.scratch import free_port, scratch_database
 from kassa.bench.signed import BenchProject, add_project
 from kassa.bench.wrk import WrkOptions, run_wrk
@@ -116,7 +124,14 @@ class Bench:
             pid = profiling.api_process(self.server_pid)
             spy = profiling.start(pid, max(1, options.seconds - 1), out)
         with self.sampled() as samples:
-            measured = run_wrk(base, prepared, options)
+            try:
+                measured = run_wrk(base, prepared, options)
+            except RuntimeError as exc:  # say what the servers said before they went away
+                alive = {p.pid: p.poll() for p in self.procs}
+                tails = [f"{log.name}: {line}" for log in sorted(self.workdir.glob("*.log"))
+                         for line in log_tail(log, 8)]  # fmt: skip
+                msg = f"{exc} (at {base}; exit codes by pid, None = running: {alive}) {tails}"
+                raise RuntimeError(msg) from exc
         self.note_usage(samples)
         if profile is not None and self.options.profile:
             profiling.add_to_report(self.report, profile, spy, out)
@@ -221,7 +236,8 @@ class Bench:
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        proc = spawn(args, env, f"http://127.0.0.1:{port}/healthz")
+        log = self.workdir / f"bare-{port}.log"
+        proc = spawn(args, env, f"http://127.0.0.1:{port}/healthz", log=log)
         self.procs.append(proc)
         self.server_pid = proc.pid
         return f"http://127.0.0.1:{port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+import orjson
 import typer
 
 from kassa.cli.context import DatabaseUrl, opened_store, run, settings
@@ -25,9 +26,26 @@ async def _ensure(config: Settings) -> str | None:
         return await ensure_password(SqlAdmin(store.driver), SystemClock())
 
 
-def announce_dashboard(config: Settings) -> None:
-    """Create the admin password on the first start and print it once, with the URL."""
+def announce_dashboard(config: Settings, *, human: bool) -> None:
+    """Create the admin password on the first start and print it once, with the URL.
+
+    ``human`` (``--demo``, or console logs): a block of text. Otherwise the server's output is
+    JSON lines, so it is one JSON line (``"event": "dashboard"``) that log tooling can parse.
+    """
     password = run(_ensure(config))
+    if not human:
+        line: dict[str, str] = {
+            "event": "dashboard",
+            "level": "info",
+            "dashboard_url": f"{config.base_url}/dashboard",
+            "dashboard_user": "admin",
+        }
+        if password is not None:
+            line["dashboard_password"] = password
+            line["note"] = "shown once; only its hash is stored (kassa admin set-password)"
+        sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
+        sys.stdout.buffer.flush()
+        return
     typer.echo("kassa dashboard")
     typer.echo(f"  {'dashboard_url':<20} {config.base_url}/dashboard")
     typer.echo(f"  {'dashboard_user':<20} admin")

@@ -106,7 +106,7 @@ def serve(  # noqa: PLR0917 - Typer options
         from kassa.cli.demo import ensure_demo_project  # noqa: PLC0415
 
         ensure_demo_project(config)
-    admin.announce_dashboard(config)
+    admin.announce_dashboard(config, human=demo or not config.log_json)
     # Worker processes rebuild Settings from the environment: hand them the flags.
     os.environ.update(
         {
