@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import reliability_tally
+from acquiring_kit import card
 from hostile_isolation import blanked, body_for, id_slots, kind_of
 from kassa.domain.project import ProjectSettings
 from testkit import KassaServer, SignedClient, create_project, kassa_cli, wait_for
@@ -33,18 +34,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-CARD = {
-    "type": "card",
-    "card": {
-        "type": "bank_card",
-        "bank_card": {
-            "number": "4242424242424242",
-            "expiration_month": "12",
-            "expiration_year": "30",
-            "security_code": "123",
-        },
-    },
-}
+CARD = card()  # 4242…, the sandbox card that succeeds
 NEVER = {
     "session": "ps_" + "0" * 26,
     "card": "0" * 64,

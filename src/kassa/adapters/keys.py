@@ -114,6 +114,11 @@ def write_secret(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def _beside(path: Path) -> Path:
+    """A hidden temporary name in ``path``'s folder, this process's own."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+
+
 def create_secret_once(path: Path, data: bytes) -> bytes:
     """Make ``path`` hold ``data`` unless another process got there first; what it holds.
 
@@ -125,7 +130,7 @@ def create_secret_once(path: Path, data: bytes) -> bytes:
     file, and every loser reads the winner's.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temp = _beside(path)
     write_secret(temp, data)
     try:
         os.link(temp, path)
@@ -138,7 +143,7 @@ def create_secret_once(path: Path, data: bytes) -> bytes:
 
 def _publish_public(public_path: Path, pem: str) -> None:
     """Write the public half atomically (a reader never sees a partial file)."""
-    temp = public_path.with_name(f".{public_path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temp = _beside(public_path)
     temp.write_text(pem, encoding="ascii")
     temp.replace(public_path)
 

@@ -94,6 +94,14 @@ class Bench:
             self.procs.append(kassa_worker(environ))
         return f"http://127.0.0.1:{port}"
 
+    def process_report(self, lines: int = 5) -> list[str]:
+        """What the processes of this run did: exit codes by pid, their logs' last lines."""
+        codes = {p.pid: p.poll() for p in self.procs}
+        report = [f"exit codes by pid (None: still running): {codes}"]
+        for log in sorted(self.workdir.glob("*.log")):
+            report += [f"{log.name}: {line}" for line in log_tail(log, lines)]
+        return report
+
     def stop_all(self) -> None:
         """Stop every process this run started."""
         stop(self.procs)
@@ -127,10 +135,7 @@ class Bench:
             try:
                 measured = run_wrk(base, prepared, options)
             except RuntimeError as exc:  # say what the servers said before they went away
-                alive = {p.pid: p.poll() for p in self.procs}
-                tails = [f"{log.name}: {line}" for log in sorted(self.workdir.glob("*.log"))
-                         for line in log_tail(log, 8)]  # fmt: skip
-                msg = f"{exc} (at {base}; exit codes by pid, None = running: {alive}) {tails}"
+                msg = f"{exc} (at {base}) {self.process_report(8)}"
                 raise RuntimeError(msg) from exc
         self.note_usage(samples)
         if profile is not None and self.options.profile:

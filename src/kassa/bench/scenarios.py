@@ -15,7 +15,6 @@ from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
 from kassa.bench.localstripe import find as find_localstripe
 from kassa.bench.localstripe import measure_localstripe
 from kassa.bench.pgbench import BARE_SCRIPT, CREATE_SCRIPT, pgbench_tps
-from kassa.bench.procs import log_tail
 from kassa.bench.report import Measure
 from kassa.bench.scale import sizes, soak
 from kassa.bench.scratch import free_port
@@ -209,10 +208,7 @@ def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any)
     bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
     bench.report.notes += [f"driver error: {e}" for e in result.get("error_samples", [])]
     if result.get("errors"):  # what kassa's processes said, so a failed run explains itself
-        alive = {p.pid: p.poll() is None for p in bench.procs}
-        bench.report.notes.append(f"processes alive after the run (pid: alive): {alive}")
-        for log in sorted(bench.workdir.glob("*.log")):
-            bench.report.notes += [f"{log.name}: {line}" for line in log_tail(log)]
+        bench.report.notes += bench.process_report()
     return _flow_measure(result, "flows/s" if "flow" in scenario else "ops/s")
 
 

@@ -135,16 +135,8 @@ async def run_idempotent(
         if reply is not None:
             return reply
     now = clock.now()
-    owner = secrets.token_hex(16)
-    record = IdempotencyRecord(
-        project_id=project_id,
-        key=key,
-        fingerprint=request_fingerprint,
-        state=IdempotencyState.RUNNING,
-        owner=owner,
-        lease_until=now + policy.lease,
-        expires_at=now + policy.ttl,
-    )
+    record = _running(now, policy, project_id, key, request_fingerprint)
+    owner = record.owner
     existing = await store.claim_idempotency(record, now)
     if existing is not None:
         if existing.fingerprint != request_fingerprint:
@@ -165,17 +157,11 @@ async def run_idempotent(
         _CLAIM.reset(token)
 
 
-async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
-    clock: Clock,
-    policy: IdempotencyPolicy,
-    project_id: str,
-    key: str,
-    request_fingerprint: str,
-    run: Callable[[], Awaitable[Reply]],
-) -> Reply | None:
-    """Run with a claim its commit stores; None if the key existed or the use case refused."""
-    now = clock.now()
-    record = IdempotencyRecord(
+def _running(
+    now: datetime, policy: IdempotencyPolicy, project_id: str, key: str, request_fingerprint: str
+) -> IdempotencyRecord:
+    """A new running claim of ``key``, owned by this request (a fresh owner token)."""
+    return IdempotencyRecord(
         project_id=project_id,
         key=key,
         fingerprint=request_fingerprint,
@@ -185,6 +171,18 @@ async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
         expires_at=now + policy.ttl,
         created_at=now,
     )
+
+
+async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
+    clock: Clock,
+    policy: IdempotencyPolicy,
+    project_id: str,
+    key: str,
+    request_fingerprint: str,
+    run: Callable[[], Awaitable[Reply]],
+) -> Reply | None:
+    """Run with a claim its commit stores; None if the key existed or the use case refused."""
+    record = _running(clock.now(), policy, project_id, key, request_fingerprint)
     token = _CLAIM.set(IdempotencyClaim(project_id, key, record.owner, deferred=record))
     try:
         return await run()
