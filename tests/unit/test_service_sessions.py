@@ -108,7 +108,8 @@ async def test_card_is_vaulted_and_only_masked_data_is_kept(deps, store):
         "card": {"brand": "visa", "last4": "4242", "bin": "424242"},
     }
     assert PAN not in repr(store.state.sessions)
-    assert "123" not in orjson.dumps(wire.session_object(stored, ApiVersion.V1)).decode()
+    shown = orjson.dumps(wire.session_object(stored, ApiVersion.V1)).decode()
+    assert "123" not in shown.replace(reply.session_id, "-")  # a random id may hold any digits
 
 
 async def test_same_card_twice_is_vaulted_once(deps, store):
