@@ -101,19 +101,34 @@ class Usage:
     cpu_seconds: float
 
 
+def _own(pid: int) -> tuple[float, float] | None:
+    """(RSS MB, user+system CPU seconds) of one process; None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * _PAGE / 1e6, (int(stat[11]) + int(stat[12])) / _TICKS
+
+
 def usage(pid: int) -> Usage:
     """RSS per process and total user+system CPU of the tree rooted at ``pid``."""
-    rss: list[float] = []
-    cpu = 0.0
-    for p in tree(pid):
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            pages = int(Path(f"/proc/{p}/statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        cpu += (int(stat[11]) + int(stat[12])) / _TICKS
-        rss.append(pages * _PAGE / 1e6)
-    return Usage(tuple(rss), cpu)
+    found = [own for p in tree(pid) if (own := _own(p)) is not None]
+    return Usage(tuple(rss for rss, _ in found), sum(cpu for _, cpu in found))
+
+
+def busiest(pid: int) -> int:
+    """The process of ``pid``'s tree that has used the most CPU: a request-serving worker.
+
+    uvicorn's supervisor also has multiprocessing's helper children, so "the first child" is
+    not always a worker; after a warm-up load the busiest descendant is.
+    """
+
+    def cpu(p: int) -> float:
+        own = _own(p)
+        return 0.0 if own is None else own[1]
+
+    return max(tree(pid)[1:] or [pid], key=cpu)
 
 
 def kassa_env(database_url: str, workdir: Path, port: int, **extra: str) -> dict[str, str]:

@@ -17,8 +17,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kassa.bench.procs import tree
-
 if TYPE_CHECKING:
     from kassa.bench.report import Report
 
@@ -48,12 +46,6 @@ def py_spy() -> str | None:
     """The py-spy beside this interpreter, or on PATH."""
     here = Path(sys.executable).with_name("py-spy")
     return str(here) if here.exists() else shutil.which("py-spy")
-
-
-def api_process(pid: int) -> int:
-    """One request-serving process: uvicorn's first child when it has children."""
-    found = tree(pid)
-    return found[1] if len(found) > 1 else found[0]
 
 
 def start(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:

@@ -23,6 +23,7 @@ from kassa.adapters.keys import ServerKey, private_pem
 from kassa.bench import pgbouncer
 from kassa.bench import profile as profiling
 from kassa.bench.procs import (
+    busiest,
     kassa_env,
     kassa_serve,
     kassa_worker,
@@ -129,7 +130,7 @@ class Bench:
         before = None if self.server_pid is None else usage(self.server_pid)
         spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
         if profile is not None and self.options.profile and self.server_pid is not None:
-            pid = profiling.api_process(self.server_pid)
+            pid = busiest(self.server_pid)  # a request-serving process
             spy = profiling.start(pid, max(1, options.seconds - 1), out)
         with self.sampled() as samples:
             try:
