@@ -7,7 +7,6 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kassa.adapters.db.postgres import PostgresDriver
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.keys import generate_private_key, public_pem
+from kassa.bench.scratch import free_port
 from kassa.bootstrap import open_store, sqlite_path
 from kassa.domain.ids import IdPrefix, new_id
 from kassa.domain.project import Project, ProjectSettings
@@ -45,13 +45,6 @@ def load_private(path: Path) -> rsa.RSAPrivateKey:
 def sign(body: bytes, key: rsa.RSAPrivateKey) -> str:
     """X-PARTNER-SIGN of ``body``."""
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

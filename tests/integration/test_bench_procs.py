@@ -1,13 +1,16 @@
-"""The bench profiles a request-serving process: the busiest child, not the first one."""
+"""The bench's process helpers: the busiest child is profiled; ports servers can bind."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from kassa.bench.procs import busiest, tree
+from kassa.bench.scratch import free_port
 
 # A parent with an idle child started first (like multiprocessing's resource tracker beside
 # uvicorn's workers) and a busy one started second; it prints their pids once the busy one
@@ -38,3 +41,14 @@ def test_busiest_is_the_child_that_used_the_most_cpu() -> None:
             for pid in tree(parent.pid)[1:]:
                 os.kill(pid, signal.SIGKILL)
             parent.kill()
+
+
+def test_free_ports_lie_below_the_ephemeral_range_and_are_free() -> None:
+    """Outgoing connections cannot take them between the choice and the server's bind."""
+    ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert len(ports) > 1  # chosen at random, not one fixed port
+    for port in ports:
+        assert port < ephemeral
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import subprocess
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -15,7 +17,6 @@ from kassa.adapters.db.migrate import upgrade
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 def admin_sql(url: str, sql: str) -> None:
@@ -53,9 +54,32 @@ def scratch_database(kind_url: str, workdir: Path) -> Iterator[str]:
         admin_sql(kind_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_LOWEST = 20_000  # below it: the well-known services (PostgreSQL 5432, Redis 6379, …)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that nothing holds right now, below the ephemeral range.
+
+    The kernel answers ``bind(port 0)`` from the ephemeral range, the same range outgoing
+    connections take their local port from: between this answer and the server's own bind, a
+    connection of a load generator or of another test's pool could take the port, and the
+    server fails to start. Below that range only servers bind, so a random free port there
+    stays free unless another test picks the very same one (1 in ~12,000).
+    """
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
+        ephemeral = int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32_768
+    for _ in range(100):
+        port = _LOWEST + secrets.randbelow(max(1, ephemeral - _LOWEST))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # no luck below the range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
