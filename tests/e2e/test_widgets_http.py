@@ -294,12 +294,14 @@ async def test_no_card_number_or_cvc_reaches_the_log_or_a_reply(server, shop, pa
         "/widget/tokenize",
         data={**await open_form(pages, "/widget/tokenize", saved), **card_form()},
     )
+    # the CVC as a value of its own: random hex, ids and timestamps may hold those digits
+    cvc = re.compile(r"(?<![0-9A-Za-z.])9731(?![0-9A-Za-z.])")
     for text in (paid.text, result.text, tokenized.text):
         assert CARD not in text
-        assert "9731" not in text
+        assert cvc.search(text) is None
     log = server.log()
     assert "widget_paid" in log
     assert "widget_tokenized" in log
     assert CARD not in log
-    assert "9731" not in log
+    assert cvc.search(log) is None
     assert token not in log
