@@ -43,6 +43,25 @@ if TYPE_CHECKING:
 log = structlog.get_logger("kassa.api")
 
 
+class KassaApp(FastAPI):
+    """FastAPI with the protocol fast path (``api/fast.py``) in front of all of it.
+
+    The signed protocol methods are served before FastAPI's own ``__call__`` (its per-request
+    telemetry check, Starlette's error middleware), which they do not need; everything else
+    goes on to FastAPI unchanged.
+    """
+
+    front: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI event: the fast path first, which passes on what it does not serve."""
+        await self.front(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI itself (lifespan, docs, pages, the dashboard; every non-protocol route)."""
+        await super().__call__(scope, receive, send)
+
+
 def _json(status: int, body: bytes) -> Response:
     return Response(body, status, media_type="application/json")
 
@@ -143,7 +162,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _json(exc.status_code if exc.status_code != 500 else status, body)  # noqa: PLR2004
 
 
-def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
+def create_app(settings: Settings, deps: Deps | None = None) -> KassaApp:
     """Build the app; without ``deps`` it opens the store from ``settings`` on start-up."""
     runtime = Runtime(settings, deps)
     metrics = ApiMetrics()
@@ -169,12 +188,12 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
                 await container.close()
                 runtime.deps = None
 
-    app = FastAPI(title="kassa", version=__version__, lifespan=lifespan)
+    app = KassaApp(title="kassa", version=__version__, lifespan=lifespan)
+    app.front = ProtocolPath(app.framework, runtime=runtime, metrics=metrics)
     app.state.request_schemas = {}
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.add_middleware(EdgeMiddleware, metrics=metrics)
-    app.add_middleware(ProtocolPath, runtime=runtime, metrics=metrics)  # outermost: the hot path
 
     app.add_exception_handler(KassaError, kassa_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -203,7 +222,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> FastAPI:
     return app
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> KassaApp:
     """Factory for uvicorn: settings from ``KASSA_*``, logging configured."""
     import os  # noqa: PLC0415
 

@@ -3,12 +3,12 @@
 A profile of ``session/create`` under load put a fifth of the time in the framework's request
 machinery (middleware layers, routing, endpoint wrappers). The protocol methods do not need
 it: the endpoint reads the raw body itself (the signature is verified before any parsing) and
-answers bytes it rendered once. So ``ProtocolPath`` — a pure ASGI middleware, the outermost
-one — looks the ``(method, path)`` up in one dict and serves a protocol call directly: body
-cap, project, signature, pydantic model, handler, reply; then one log line and the metrics,
-as ``EdgeMiddleware`` does for every other route. Anything else (docs, ``/openapi.json``,
-pages, ops) goes on to FastAPI, which still documents the protocol methods: ``register``
-adds each one to both.
+answers bytes it rendered once. So ``ProtocolPath`` — pure ASGI, in front of FastAPI's own
+``__call__`` (``KassaApp``) — looks the ``(method, path)`` up in one dict and serves a
+protocol call directly: body cap, project, signature, pydantic model, handler, reply; then one
+log line and the metrics, as ``EdgeMiddleware`` does for every other route. Anything else
+(docs, ``/openapi.json``, pages, ops) goes on to FastAPI, which still documents the protocol
+methods: ``register`` adds each one to both.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class ProtocolRoute:
     version: str
     model: type[BaseModel]
     handler: Callable[[Call, Any], Awaitable[Reply]]
+    names_session: bool = False  # the model has a ``session_id`` field (for the log line)
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
@@ -147,9 +148,10 @@ class ProtocolPath:
         )
         facts["project"] = caller.project.id
         payload = parse(entry.model, caller.body)
-        session_id = getattr(payload, "session_id", None)
-        if isinstance(session_id, str):
-            facts["session"] = session_id
+        if entry.names_session:
+            session_id = getattr(payload, "session_id", None)
+            if isinstance(session_id, str):
+                facts["session"] = session_id
         reply = await entry.handler(Call(deps, caller, entry.route, entry.version), payload)
         if reply.session_id is not None:
             facts["session"] = reply.session_id

@@ -178,7 +178,9 @@ def register(
 
         endpoint = _endpoint(runtime, handler, model, route, version)
         for http in http_methods:
-            runtime.protocol_routes[http, route] = ProtocolRoute(route, version, model, handler)
+            runtime.protocol_routes[http, route] = ProtocolRoute(
+                route, version, model, handler, names_session="session_id" in model.model_fields
+            )
 
         for http in http_methods:  # one route per HTTP method: unique OpenAPI operation ids
             app.add_api_route(

@@ -31,8 +31,14 @@ if TYPE_CHECKING:
 
 
 def timestamp(moment: datetime) -> str:
-    """ISO 8601 UTC with microseconds and ``Z``: ``2024-05-27T02:03:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 UTC with microseconds and ``Z``: ``2024-05-27T02:03:00.000000Z``.
+
+    ``isoformat`` (a third cheaper than ``strftime``, and always four year digits) ends an
+    aware UTC time with ``+00:00``, which becomes the ``Z``.
+    """
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def amount_details(money: Money) -> JSONObject:
