@@ -35,6 +35,28 @@ if TYPE_CHECKING:
 _TABLE = "CREATE TABLE IF NOT EXISTS bare_sessions (id text PRIMARY KEY, project text, doc text)"
 
 
+async def create_table(conn: asyncpg.Connection) -> bool:
+    """The baseline's table, whichever of the server's processes starts first.
+
+    Two processes running ``CREATE TABLE IF NOT EXISTS`` at once can both find it missing;
+    the slower one then fails on the row type the other just made (``42710``, or ``23505`` on
+    the catalog's unique index). The table exists either way, which is all that is asked.
+    True when this call lost that race.
+    """
+    try:
+        await conn.execute(_TABLE)
+    except (
+        asyncpg.DuplicateObjectError,
+        asyncpg.DuplicateTableError,
+        asyncpg.UniqueViolationError,
+    ):
+        exists = await conn.fetchval("SELECT to_regclass('bare_sessions') IS NOT NULL")
+        if not exists:
+            raise
+        return True
+    return False
+
+
 def bare_app() -> Starlette:
     """The baseline app."""
     key = serialization.load_pem_public_key(Path(os.environ["KASSA_BARE_PUBLIC_KEY"]).read_bytes())
@@ -47,7 +69,7 @@ def bare_app() -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         opened = await asyncpg.create_pool(os.environ["KASSA_BARE_DATABASE_URL"])
         async with opened.acquire() as conn:
-            await conn.execute(_TABLE)
+            await create_table(conn)
         pool.append(opened)
         yield
         await opened.close()
