@@ -45,6 +45,8 @@ bench: $(STAMP) system bench-tools
 	$(BENCH) create --workers 2 --profile $(BENCH_OUT)
 	$(BENCH) create $(SQLITE_BENCH) $(BENCH_OUT)
 	$(BENCH) status $(BENCH_OUT)
+	$(BENCH) cpu $(BENCH_OUT)
+	$(BENCH) cpu $(SQLITE_BENCH) $(BENCH_OUT)
 	$(BENCH) status $(SQLITE_BENCH) $(BENCH_OUT)
 	$(BENCH) card-flow --profile $(BENCH_OUT)
 	$(BENCH) card-flow $(SQLITE_BENCH) $(BENCH_OUT)

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 import structlog
@@ -105,8 +105,8 @@ def request_line(**fields: str | float | None) -> None:
     out.flush()
 
 
-def configure(level: str = "info", *, json: bool = True) -> None:
-    """Configure structlog once per process."""
+def configure(level: str = "info", *, json: bool = True, stream: BinaryIO | None = None) -> None:
+    """Configure structlog once per process (JSON lines to ``stream``, default stdout)."""
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=orjson.dumps)
         if json
@@ -125,11 +125,11 @@ def configure(level: str = "info", *, json: bool = True) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()],
         ),
-        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer)
+        logger_factory=structlog.BytesLoggerFactory(stream or sys.stdout.buffer)
         if json
         else structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
     _REQUEST_SINK.clear()
     if json and logging.getLevelNamesMapping()[level.upper()] <= logging.INFO:
-        _REQUEST_SINK.append(sys.stdout.buffer)
+        _REQUEST_SINK.append(stream or sys.stdout.buffer)

@@ -27,6 +27,7 @@ SMOKE = ["--duration", "2", "--connections", "8", "--rate", "100"]
 RUNS: dict[str, tuple[str, list[str], int]] = {
     "create": ("postgresql", ["--workers", "2"], 3),
     "status": ("sqlite", [], 1),
+    "cpu": ("postgresql", [], 0),
     "card-flow": ("postgresql", [], 1),
     "refund": ("sqlite", [], 0),
     "payout-flow": ("postgresql", [], 0),

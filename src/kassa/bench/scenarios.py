@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kassa.adapters.keys import public_pem
 from kassa.bench.dashboard import dashboard
+from kassa.bench.inproc import cpu
 from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
 from kassa.bench.localstripe import find as find_localstripe
 from kassa.bench.localstripe import measure_localstripe
@@ -257,6 +258,7 @@ def mixed(bench: Bench) -> None:
 
 
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
+    "cpu": cpu,
     "webhooks": webhooks,
     "sizes": sizes,
     "soak": soak,

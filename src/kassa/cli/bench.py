@@ -1,6 +1,7 @@
 """``kassa bench …``: benchmarks that report speed as a ratio to a same-run baseline.
 
-``kassa bench SCENARIO``: create, status, card-flow, refund, payout-flow, mixed, webhooks (the
+``kassa bench SCENARIO``: create, status, cpu, card-flow, refund, payout-flow, mixed, webhooks,
+sizes, soak, dashboard (the
 runner in ``kassa.bench.runner``, scenarios in ``kassa.bench.scenarios``). Each is bounded in
 requests and time and talks only to 127.0.0.1; reports go to ``--out`` (docs/benchmarks/).
 """
@@ -96,6 +97,7 @@ def _scenario(name: str, doc: str) -> None:
 for _name, _doc in (
     ("create", "Signed session/create vs the bare-minimum server and pgbench, one run."),
     ("status", "session/status of stored sessions vs session/create, one run."),
+    ("cpu", "CPU per session/create, kassa's app vs the bare one, in-process (no HTTP)."),
     ("card-flow", "init/payment → ready_to_confirm → confirm → payment_finished: flows/s."),
     ("refund", "Refunds of paid payments until their payment_refunded arrives."),
     ("payout-flow", "init/payout → ready_to_confirm → confirm → payment_finished: flows/s."),
