@@ -25,10 +25,10 @@ PG_URL = os.environ.get("KASSA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 SMOKE = ["--duration", "2", "--connections", "8", "--rate", "100"]
 # scenario → (database, extra options, goals it must state)
 RUNS: dict[str, tuple[str, list[str], int]] = {
-    "create": ("postgresql", ["--workers", "2"], 3),
+    "create": ("postgresql", ["--workers", "2", "--profile"], 3),
     "status": ("sqlite", [], 1),
     "cpu": ("postgresql", [], 0),
-    "card-flow": ("postgresql", [], 1),
+    "card-flow": ("postgresql", ["--profile"], 1),
     "refund": ("sqlite", [], 0),
     "payout-flow": ("postgresql", [], 0),
     "mixed": ("sqlite", [], 0),
@@ -77,3 +77,8 @@ def test_each_scenario_runs_and_reports(scenario: str, tmp_path: Path) -> None:
         assert goal["goal"]
         assert goal["measured"]
     assert all(isinstance(v, (int, float)) for v in report["figures"].values())
+    if "--profile" in extra:  # py-spy sampled one API process during kassa's load
+        profiles = [n for n in report["notes"] if n.startswith("profile of one API process")]
+        assert profiles, report["notes"]
+        assert f"under {scenario} " in profiles[0]
+        assert "kassa fast path" in profiles[0], profiles[0]

@@ -55,7 +55,7 @@ def start(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
         return None
     return subprocess.Popen(  # noqa: S603 - py-spy from our venv
         [binary, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
-         "--format", "raw", "--output", str(out)],
+         "--nonblocking", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -181,10 +181,18 @@ class Bench:
         figures["server RSS growth MB over the run"] = sum(processes) - first
         figures["server CPU cores busy (average)"] = (cpu1 - cpu0) / max(t1 - t0, 1e-9)
 
-    def flows(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Run the flow driver (``bench/flows.py``) in its own process; its JSON result."""
+    def flows(self, spec: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+        """Run the flow driver (``bench/flows.py``) in its own process; its JSON result.
+
+        ``profile`` (a label): with ``--profile``, py-spy samples one API process meanwhile.
+        """
         path = self.workdir / f"spec-{time.monotonic_ns()}.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
+        spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
+        profiled = profile is not None and self.options.profile and self.server_pid is not None
+        if profiled and self.server_pid is not None:
+            seconds = max(1, int(spec["seconds"]) - 1)
+            spy = profiling.start(busiest(self.server_pid), seconds, out)
         with self.sampled() as samples:
             done = subprocess.run(  # noqa: S603 - our own driver
                 [sys.executable, "-m", "kassa.bench.flows", str(path)],
@@ -194,6 +202,8 @@ class Bench:
                 timeout=float(spec["seconds"]) + 600,
             )
         self.note_usage(samples)
+        if profiled and profile is not None:
+            profiling.add_to_report(self.report, profile, spy, out)
         if done.returncode != 0:
             msg = f"flow driver failed: {done.stderr[-1500:]}"
             raise RuntimeError(msg)

@@ -205,7 +205,7 @@ def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any)
         _topup(bench, project.id)
     base = bench.start_kassa(worker=True, KASSA_WORKER_CONCURRENCY="128")
     spec = bench.flow_spec(project, base, port, scenario=scenario, **extra)
-    result = bench.flows(spec)
+    result = bench.flows(spec, profile=scenario)
     bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
     bench.report.notes += [f"driver error: {e}" for e in result.get("error_samples", [])]
     if result.get("errors"):  # what kassa's processes said, so a failed run explains itself
