@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from kassa.api.methods import Runtime
+    from kassa.service.ports.dashboard import DashboardReads, SessionFilter
 
 PAGE = 50
 EXPORT_PAGE = 1000
@@ -59,6 +60,45 @@ _CSV_HEAD = (
     "session_id,project_id,status,created_at,amount,currency,operations,last4,"
     "customer_reference,payment_id"
 )
+
+
+async def csv_export(
+    reads: DashboardReads, where: SessionFilter, page_size: int = EXPORT_PAGE
+) -> AsyncIterator[str]:
+    """The CSV of every session ``where`` selects: the header, then one chunk per keyset page.
+
+    At most ``page_size`` sessions are read (and held) at a time, however many match.
+    """
+    yield _CSV_HEAD + "\r\n"
+    after = None
+    while True:
+        page = await reads.list_sessions(where, after, page_size)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for s in page:
+            money = s.draft.amount or (s.payment.amount if s.payment else None)
+            writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in (
+                        s.id,
+                        s.project_id,
+                        s.status.value,
+                        s.created_at.isoformat(),
+                        None if money is None else money.minor,
+                        None if money is None else money.currency,
+                        " ".join(kinds_of(s)),
+                        last4_of(s),
+                        reference_of(s),
+                        None if s.payment is None else s.payment.id,
+                    )
+                ]
+            )
+        if page:
+            yield out.getvalue()
+        if len(page) < page_size:
+            return
+        after = parse_cursor(cursor_text(page[-1]))
 
 
 def _next_url(target: str) -> str:
@@ -170,40 +210,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:  # noqa: C901, PLR0915 - on
         if who is None:
             return to_login(request)
         where = parse_filter(dict(request.query_params))
-
-        async def rows() -> AsyncIterator[str]:
-            yield _CSV_HEAD + "\r\n"
-            after = None
-            while True:
-                page = await ctx.reads.list_sessions(where, after, EXPORT_PAGE)
-                out = io.StringIO()
-                writer = csv.writer(out)
-                for s in page:
-                    money = s.draft.amount or (s.payment.amount if s.payment else None)
-                    writer.writerow(
-                        [
-                            csv_cell(v)
-                            for v in (
-                                s.id,
-                                s.project_id,
-                                s.status.value,
-                                s.created_at.isoformat(),
-                                None if money is None else money.minor,
-                                None if money is None else money.currency,
-                                " ".join(kinds_of(s)),
-                                last4_of(s),
-                                reference_of(s),
-                                None if s.payment is None else s.payment.id,
-                            )
-                        ]
-                    )
-                yield out.getvalue()
-                if len(page) < EXPORT_PAGE:
-                    return
-                after = parse_cursor(cursor_text(page[-1]))
-
         return StreamingResponse(
-            rows(),
+            csv_export(ctx.reads, where),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": 'attachment; filename="kassa-sessions.csv"',
