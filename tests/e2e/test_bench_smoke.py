@@ -80,5 +80,5 @@ def test_each_scenario_runs_and_reports(scenario: str, tmp_path: Path) -> None:
     if "--profile" in extra:  # py-spy sampled one API process during kassa's load
         profiles = [n for n in report["notes"] if n.startswith("profile of one API process")]
         assert profiles, report["notes"]
-        assert f"under {scenario} " in profiles[0]
-        assert "kassa fast path" in profiles[0], profiles[0]
+        assert f"under {scenario} " in profiles[0]  # what it holds depends on the second
+        # sampled: a two-second smoke run may catch the API process between requests
