@@ -27,6 +27,7 @@ import resource
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ import uvloop
 
 from kassa.adapters.keys import public_pem
 from kassa.api.app import create_app
+from kassa.bench.procs import stat_cpu
 from kassa.bench.report import Measure
 from kassa.bench.signed import create_requests
 from kassa.config import Settings
@@ -50,16 +52,11 @@ if TYPE_CHECKING:
 
 CONCURRENCY = 32
 WARM = 300
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _ticks(stat: Path) -> float:
     """User + system CPU seconds from a ``/proc/…/stat`` file (0 once it is gone)."""
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return stat_cpu(stat) or 0.0
 
 
 def _own_cpu() -> float:
@@ -168,12 +165,14 @@ async def _running(app: ASGIApp) -> Any:  # noqa: ANN401 - an async context mana
         await task
 
 
+@dataclass(frozen=True, slots=True)
 class Load:
-    """One measured load of one app: the run, and its CPU per request."""
+    """One measured load of one app: the run, and its CPU per request (ms)."""
 
-    def __init__(self, measure: Measure, own_ms: float, loop_ms: float, pg_ms: float) -> None:
-        """Keep the figures (ms of CPU per request)."""
-        self.measure, self.own_ms, self.loop_ms, self.pg_ms = measure, own_ms, loop_ms, pg_ms
+    measure: Measure
+    own_ms: float  # this process, every thread
+    loop_ms: float  # the event-loop thread alone
+    pg_ms: float  # the PostgreSQL backends of the app's database
 
     @property
     def total_ms(self) -> float:

@@ -101,14 +101,26 @@ class Usage:
     cpu_seconds: float
 
 
+def stat_cpu(stat: Path) -> float | None:
+    """User + system CPU seconds from a ``/proc/<pid>/stat`` (or ``task/<tid>/stat``) file.
+
+    None once the process or thread is gone.
+    """
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _own(pid: int) -> tuple[float, float] | None:
     """(RSS MB, user+system CPU seconds) of one process; None once it is gone."""
+    cpu = stat_cpu(Path(f"/proc/{pid}/stat"))
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
         return None
-    return pages * _PAGE / 1e6, (int(stat[11]) + int(stat[12])) / _TICKS
+    return None if cpu is None else (pages * _PAGE / 1e6, cpu)
 
 
 def usage(pid: int) -> Usage:

@@ -128,23 +128,32 @@ class Bench:
             connections = max(connections, int(rate // 5))
         options = WrkOptions(2, connections, seconds, rate)
         before = None if self.server_pid is None else usage(self.server_pid)
-        spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
-        if profile is not None and self.options.profile and self.server_pid is not None:
-            pid = busiest(self.server_pid)  # a request-serving process
-            spy = profiling.start(pid, max(1, options.seconds - 1), out)
-        with self.sampled() as samples:
+        with self.profiled(profile, options.seconds), self.sampled() as samples:
             try:
                 measured = run_wrk(base, prepared, options)
             except RuntimeError as exc:  # say what the servers said before they went away
                 msg = f"{exc} (at {base}) {self.process_report(8)}"
                 raise RuntimeError(msg) from exc
         self.note_usage(samples)
-        if profile is not None and self.options.profile:
-            profiling.add_to_report(self.report, profile, spy, out)
         if before is not None and self.server_pid is not None and measured.requests:
             spent = usage(self.server_pid).cpu_seconds - before.cpu_seconds
             self.cpu_ms_per_request = spent * 1000 / measured.requests
         return measured
+
+    @contextlib.contextmanager
+    def profiled(self, label: str | None, seconds: int) -> Iterator[None]:
+        """With ``--profile`` and a ``label``: py-spy samples one API process meanwhile.
+
+        The process is the busiest of the server's tree (a request-serving worker); the
+        summary goes into the report's notes once the block is done.
+        """
+        if label is None or not self.options.profile or self.server_pid is None:
+            yield
+            return
+        out = self.workdir / f"profile-{time.monotonic_ns()}.txt"
+        spy = profiling.start(busiest(self.server_pid), max(1, seconds - 1), out)
+        yield
+        profiling.add_to_report(self.report, label, spy, out)
 
     @contextlib.contextmanager
     def sampled(self) -> Iterator[list[tuple[float, tuple[float, ...], float]]]:
@@ -188,12 +197,7 @@ class Bench:
         """
         path = self.workdir / f"spec-{time.monotonic_ns()}.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
-        spy, out = None, self.workdir / f"profile-{time.monotonic_ns()}.txt"
-        profiled = profile is not None and self.options.profile and self.server_pid is not None
-        if profiled and self.server_pid is not None:
-            seconds = max(1, int(spec["seconds"]) - 1)
-            spy = profiling.start(busiest(self.server_pid), seconds, out)
-        with self.sampled() as samples:
+        with self.profiled(profile, int(spec["seconds"])), self.sampled() as samples:
             done = subprocess.run(  # noqa: S603 - our own driver
                 [sys.executable, "-m", "kassa.bench.flows", str(path)],
                 capture_output=True,
@@ -202,8 +206,6 @@ class Bench:
                 timeout=float(spec["seconds"]) + 600,
             )
         self.note_usage(samples)
-        if profiled and profile is not None:
-            profiling.add_to_report(self.report, profile, spy, out)
         if done.returncode != 0:
             msg = f"flow driver failed: {done.stderr[-1500:]}"
             raise RuntimeError(msg)

@@ -1,9 +1,9 @@
 """``kassa bench …``: benchmarks that report speed as a ratio to a same-run baseline.
 
 ``kassa bench SCENARIO``: create, status, cpu, card-flow, refund, payout-flow, mixed, webhooks,
-sizes, soak, dashboard (the
-runner in ``kassa.bench.runner``, scenarios in ``kassa.bench.scenarios``). Each is bounded in
-requests and time and talks only to 127.0.0.1; reports go to ``--out`` (docs/benchmarks/).
+sizes, soak, dashboard (the runner in ``kassa.bench.runner``, scenarios in
+``kassa.bench.scenarios``). Each is bounded in requests and time and talks only to 127.0.0.1;
+reports go to ``--out`` (docs/benchmarks/).
 """
 
 from __future__ import annotations
