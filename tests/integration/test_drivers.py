@@ -16,7 +16,8 @@ import pytest
 from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.postgres import PostgresDriver, to_dollar
 from kassa.adapters.db.sqlite import SqliteDriver
-from kassa.domain.errors import ConcurrentUpdate
+from kassa.adapters.db.unit_of_work import balance_statements
+from kassa.domain.errors import ConcurrentUpdate, InternalError
 from testkit import raw_driver
 
 CREATE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
@@ -238,3 +239,36 @@ async def test_a_failed_expectation_in_a_merged_batch_undoes_every_statement(pg)
     with pytest.raises(ConcurrentUpdate):  # a single statement with an expectation, merged too
         await pg.write([Stmt("UPDATE parent SET v = 3 WHERE v = ?", (9,), expect=1)])
     assert await pg.fetch("SELECT v FROM parent") == [(1,)]
+
+
+@pytest.mark.postgres
+async def test_a_captures_two_balance_rows_run_as_one_statement_and_stay_guarded(pg, monkeypatch):
+    """A debit and a credit of ``balances`` name their rows: merged, and the debit's guard holds.
+
+    (The test database is migrated: ``balances`` is kassa's own table.)
+
+    A capture moves ``holds`` → ``merchant_balance``; before the rows were named, writing one
+    table twice sent the whole batch as BEGIN, a statement each and COMMIT.
+    """
+    merged: list[int] = []
+    run_merged = PostgresDriver._run_merged
+
+    async def counting(self: PostgresDriver, stmts: list[Stmt]) -> object:
+        merged.append(len(stmts))
+        return await run_merged(self, stmts)
+
+    monkeypatch.setattr(PostgresDriver, "_run_merged", counting)
+    await pg.write([Stmt("INSERT INTO balances VALUES ('p', 'holds', 'usd', 100)")])
+
+    def capture(amount: int) -> list[Stmt]:
+        moves = {("p", "holds", "usd"): -amount, ("p", "merchant_balance", "usd"): amount}
+        return balance_statements(moves)
+
+    await pg.write([insert("first"), *capture(60)])
+    assert merged == [3]
+    with pytest.raises(InternalError, match="holds"):  # 40 left: the guard refuses 41
+        await pg.write([insert("second"), *capture(41)])
+    assert merged == [3, 3]
+    assert await keys(pg) == ["first"]
+    rows = "SELECT account, amount FROM balances ORDER BY account"
+    assert await pg.fetch(rows) == [("holds", 40), ("merchant_balance", 60)]

@@ -13,6 +13,17 @@ POSTING = Stmt("INSERT INTO ledger_postings (t, a) VALUES (?, ?)", ("t", 1))
 BALANCE_ROW = Stmt("INSERT INTO balances (k, a) VALUES (?, 0) ON CONFLICT DO NOTHING", ("k",))
 BALANCE_ADD = Stmt("UPDATE balances SET a = a + ? WHERE k = ?", (1, "k"))
 TERMS_FROM_SESSIONS = Stmt("INSERT INTO terms (id) SELECT id FROM sessions WHERE id = ?", ("s",))
+CREDIT = Stmt(  # balance_statements' shapes: each names the one row it writes
+    "INSERT INTO balances (k, a) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET a = balances.a + 1",
+    ("merchant", 1),
+    row=("balances", "merchant"),
+)
+DEBIT = Stmt(
+    "UPDATE balances SET a = a - ? WHERE k = ? AND a >= ?",
+    (1, "holds", 1),
+    expect=1,
+    row=("balances", "holds"),
+)
 
 
 @pytest.mark.parametrize(
@@ -30,6 +41,10 @@ TERMS_FROM_SESSIONS = Stmt("INSERT INTO terms (id) SELECT id FROM sessions WHERE
         ([SESSION, Stmt("INSERT INTO x (a) VALUES (?) RETURNING a", (1,))], False),
         ([SESSION, Stmt("UPDATE y SET a = 1", (), returning=True)], False),
         ([SESSION, Stmt("WITH d AS (SELECT 1) UPDATE y SET a = 1")], False),
+        ([SESSION, KEY_DONE, DEBIT, CREDIT], True),  # a capture: two balance rows, each named
+        ([DEBIT, DEBIT], False),  # the same row twice: the second could not see the first
+        ([DEBIT, BALANCE_ADD], False),  # a named row beside an unnamed write of its table
+        ([POSTING, Stmt(POSTING.sql, ("t", 2), row=("ledger_postings", "t"))], False),
     ],
 )
 def test_only_batches_whose_statements_cannot_see_each_other_merge(

@@ -23,6 +23,9 @@ class Stmt:
 
     ``expect`` is the row count it must touch, else ``error()`` is raised and the whole batch
     rolls back (an optimistic version check). ``returning`` asks for the rows it returns.
+    ``row`` names the one row the statement writes (its table and key), when that is known:
+    statements of one batch that name distinct rows of a table cannot see each other's
+    writes, so PostgreSQL may run them as one statement (``pg_batch``).
     """
 
     sql: str
@@ -30,6 +33,7 @@ class Stmt:
     expect: int | None = None
     returning: bool = False
     error: Callable[[], KassaError] = field(default=_concurrent_update)
+    row: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,14 @@ inserted by a sibling CTE is seen) behave as in the transaction.
 
 All CTEs see the same snapshot, so a batch is merged only when no statement could depend on
 another: each is an INSERT, UPDATE or DELETE without its own RETURNING; no two write the same
-table, except several plain ``INSERT … VALUES`` (no ``SELECT``, no ``ON CONFLICT``) into one;
-and no statement reads (FROM, JOIN) a table an earlier one wrote. Anything else keeps the
-transaction (``PostgresDriver``).
+table, except several plain ``INSERT … VALUES`` (no ``SELECT``, no ``ON CONFLICT``) into one,
+or several statements each naming the one row it writes (``Stmt.row``), all rows distinct — a
+ledger transaction's balance changes, one per account; and no statement reads (FROM, JOIN) a
+table an earlier one wrote. Anything else keeps the transaction (``PostgresDriver``).
+
+The CTEs run in the order of their counts in the final ``SELECT``, the batch's order, so the
+balance rows, last and sorted, are still locked in one fixed order; were PostgreSQL ever to
+run them otherwise, a deadlock would be detected and the batch retried (``40P01``).
 """
 
 from __future__ import annotations
@@ -46,14 +51,27 @@ def mergeable(stmts: Sequence[Stmt]) -> bool:
         return False
     if sum(len(s.params) for s in stmts) > MAX_PARAMS:
         return False
-    return _mergeable_shape(tuple(s.sql for s in stmts), tuple(s.returning for s in stmts))
+    keyed = tuple(s.row is not None for s in stmts)
+    if not _mergeable_shape(tuple(s.sql for s in stmts), tuple(s.returning for s in stmts), keyed):
+        return False
+    rows = [s.row for s in stmts if s.row is not None]
+    return len(set(rows)) == len(rows)
+
+
+_PLAIN, _KEYED, _OTHER = "plain", "keyed", "other"
 
 
 @functools.lru_cache(maxsize=1024)
-def _mergeable_shape(sqls: tuple[str, ...], returning: tuple[bool, ...]) -> bool:
-    """The rules on the statements' text (cached: a use case sends the same few shapes)."""
-    written: dict[str, bool] = {}  # table → only plain INSERTs so far
-    for sql, returns in zip(sqls, returning, strict=True):
+def _mergeable_shape(
+    sqls: tuple[str, ...], returning: tuple[bool, ...], keyed: tuple[bool, ...]
+) -> bool:
+    """The rules on the statements' text (cached: a use case sends the same few shapes).
+
+    A table may be written again only when all its writes are plain INSERTs, or all name
+    their row (``keyed``; that the rows differ is checked on the values, in ``mergeable``).
+    """
+    written: dict[str, str] = {}  # table → what kind of write every write to it so far was
+    for sql, returns, has_row in zip(sqls, returning, keyed, strict=True):
         found = _TARGET.match(sql)
         upper = sql.upper()
         if returns or found is None or "RETURNING" in upper or "WITH" in upper:
@@ -65,9 +83,10 @@ def _mergeable_shape(sqls: tuple[str, ...], returning: tuple[bool, ...]) -> bool
         plain = upper.lstrip().startswith("INSERT") and not (
             "ON CONFLICT" in upper or "SELECT" in upper
         )
-        if table in written and not (written[table] and plain):
+        kind = _KEYED if has_row else _PLAIN if plain else _OTHER
+        if table in written and (kind == _OTHER or written[table] != kind):
             return False
-        written[table] = plain
+        written[table] = kind
     return True
 
 

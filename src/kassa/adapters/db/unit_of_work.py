@@ -71,9 +71,14 @@ def deferred_key_statement(record: IdempotencyRecord, status: int, body: bytes) 
 
 
 def balance_statements(deltas: dict[tuple[str, str, str], int]) -> list[Stmt]:
-    """The ``balances`` changes of one transaction, in a fixed order; debits are guarded."""
+    """The ``balances`` changes of one transaction, in a fixed order; debits are guarded.
+
+    Each names its row, one per account, so a batch with a debit and a credit (a capture:
+    ``holds`` → ``merchant_balance``) still runs as one statement on PostgreSQL.
+    """
     stmts = []
     for (project_id, account, currency), delta in sorted(deltas.items()):
+        row = ("balances", project_id, account, currency)
         if delta > 0:
             stmts.append(
                 Stmt(
@@ -81,6 +86,7 @@ def balance_statements(deltas: dict[tuple[str, str, str], int]) -> list[Stmt]:
                     "VALUES (?, ?, ?, ?) ON CONFLICT (project_id, account, currency) "
                     "DO UPDATE SET amount = balances.amount + excluded.amount",
                     (project_id, account, currency, delta),
+                    row=row,
                 ),
             )
         elif delta < 0:
@@ -91,6 +97,7 @@ def balance_statements(deltas: dict[tuple[str, str, str], int]) -> list[Stmt]:
                     (delta, project_id, account, currency, -delta),
                     expect=1,
                     error=functools.partial(overdrawn, account, currency),
+                    row=row,
                 ),
             )
     return stmts
