@@ -13,6 +13,7 @@ the final reply. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -123,9 +124,47 @@ async def test_the_sweeper_finishes_an_operation_whose_request_died(
     await k.ledger_ok()
 
 
+class CountingHold(HoldAt):
+    """``HoldAt`` that also counts every step any operation reaches."""
+
+    def __init__(self, step: str) -> None:
+        """Hold at ``step`` once (once armed); count all."""
+        super().__init__(step)
+        self.seen: Counter[str] = Counter()
+
+    async def at(self, step: str, session_id: str) -> None:
+        """Count, then hold if this is the armed step."""
+        self.seen[step] += 1
+        await super().at(step, session_id)
+
+
+async def test_a_record_starts_from_the_session_its_intent_committed(
+    open_kassa: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the processor's answer and its record nothing reads the session again."""
+    k: Kassa = await open_kassa()
+    sid = await _started(k)
+    reads: list[str] = []
+    get_session = k.deps.store.get_session
+
+    async def counted(project_id: str, session_id: str) -> Any:
+        reads.append(session_id)
+        return await get_session(project_id, session_id)
+
+    monkeypatch.setattr(k.deps.store, "get_session", counted)
+    reply = await k.ok("session/confirm", {"session_id": sid})
+    assert reply["session"]["acquiring_payments"][0]["status"] == "succeeded"
+    assert reads == [sid]  # the intent's load only; the record wrote over its own commit
+    assert (await k.webhook_types(sid)).count("payment_finished") == 1
+
+
 async def test_a_slow_request_and_the_sweeper_record_the_answer_once(open_kassa: Any) -> None:
-    """The sweeper finishes a call while its request still waits: the late record does nothing."""
-    hold = HoldAt("call:after")
+    """The sweeper finishes a call while its request still waits: the late record does nothing.
+
+    The late record starts from the session its intent committed, now stale: its write meets
+    the sweeper's version, conflicts (seen), reloads, and finds the call recorded.
+    """
+    hold = CountingHold("call:after")
     k: Kassa = await open_kassa(hold)
     sid = await _started(k)
     hold.armed = True
@@ -141,4 +180,5 @@ async def test_a_slow_request_and_the_sweeper_record_the_answer_once(open_kassa:
     assert payment["status"] == "succeeded"
     assert (await k.webhook_types(sid)).count("payment_finished") == 1
     assert [c[0] for c in await k.processor_calls(payment["id"])] == ["authorize", "capture"]
+    assert hold.seen["conflict"] == 1
     await k.ledger_ok()

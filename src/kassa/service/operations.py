@@ -10,8 +10,11 @@
                   else store the reply under the key · commit
       2. drive    while the session has a pending call (outside any transaction):
                   ask the processor with the call's key · record the answer in a second
-                  transaction (reload, the decision for that call kind, same writes; the
-                  last record also stores the reply under every key bound to the change)
+                  transaction (the decision for that call kind, same writes; the last
+                  record also stores the reply under every key bound to the change). It
+                  starts from the session as the previous step committed it, without
+                  reading it again: the write is guarded by the version that step stored,
+                  so if anyone changed the session meanwhile the record reloads and retries
       3. reply    rendered once from the state as committed
 
 A crash anywhere leaves either nothing (before the intent commit) or a committed intent whose
@@ -202,7 +205,8 @@ async def _transact(
                 await deps.probe.at("conflict", session.id)
                 continue
         await deps.probe.at(f"{step}:committed", ch.session.id)
-        return ch.session
+        # As stored: an update wrote the next version (``UnitOfWork.update_session``).
+        return ch.session if new else replace(ch.session, version=ch.session.version + 1)
     raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
@@ -280,8 +284,13 @@ async def drive(deps: Deps, project: Project, session: PaymentSession) -> Paymen
         answer = await calls.ask(deps, session, payment, call)
         await deps.probe.at("call:after", session.id)
         session_id = session.id
+        known = [session]  # the state as last committed or loaded: no read before recording
 
-        async def reload(sid: str = session_id) -> PaymentSession:
+        async def reload(
+            sid: str = session_id, known: list[PaymentSession] = known
+        ) -> PaymentSession:
+            if known:
+                return known.pop()  # its version guards the write; a conflict reloads
             return await load_session(deps, project.id, sid)
 
         async def record(ch: Change, key: str = call.key, got: object = answer) -> None:
