@@ -207,6 +207,15 @@ def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any)
     spec = bench.flow_spec(project, base, port, scenario=scenario, **extra)
     result = bench.flows(spec, profile=scenario)
     bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
+    for phase, (p50, p99) in result.get("phases_ms", {}).items():  # where a card flow's time goes
+        bench.report.figures[f"card flow step {phase}: p50 ms"] = p50
+        bench.report.figures[f"card flow step {phase}: p99 ms"] = p99
+    warm = result.get("warm_up")
+    if warm:
+        bench.report.notes.append(
+            f"the first {warm['seconds']:g} s of the load ({warm['done']} operations) were a "
+            "warm-up, not counted in the figures (their errors would be)"
+        )
     bench.report.notes += [f"driver error: {e}" for e in result.get("error_samples", [])]
     if result.get("errors"):  # what kassa's processes said, so a failed run explains itself
         bench.report.notes += bench.process_report()
