@@ -88,3 +88,17 @@ class HoldAt:
         if self.armed and step == self.step and not self.reached.is_set():
             self.reached.set()
             await self._go.wait()
+
+
+class CountingHold(HoldAt):
+    """``HoldAt`` that also counts every step any operation reaches."""
+
+    def __init__(self, step: str) -> None:
+        """Hold at ``step`` once (once armed); count all."""
+        super().__init__(step)
+        self.seen: Counter[str] = Counter()
+
+    async def at(self, step: str, session_id: str) -> None:
+        """Count, then hold if this is the armed step."""
+        self.seen[step] += 1
+        await super().at(step, session_id)

@@ -1,18 +1,19 @@
 """A server SIGKILLed while an SDK call is in flight: restarted, the call completes, once.
 
-The transport kills the server as soon as the server has claimed the call's idempotency key
-(the request bytes arrived and are being handled), then restarts it on the same database and
-port while the client retries. The lease is shrunk (``KASSA_IDEMPOTENCY_LEASE_SECONDS``): a
-retry that finds the dead request's key still held gets ``400 idempotency_key_already_exists``
-with ``Retry-After``, waits, and then runs the request, or replays it if the dead server had
-committed.
+The transport kills the server as soon as the server holds the call's idempotency key (the
+request bytes arrived and are being handled), then restarts it on the same database and port
+while the client retries. init/payment defers its claim to the commit of the payment's intent
+(``service/idempotency.py``), so the key appears, bound to the pending processor call, when
+the intent commits. A retry that finds the dead request's key still held gets ``400
+idempotency_key_already_exists`` with ``Retry-After``, waits, and then replays the reply the
+restarted server's sweeper stored once ``KASSA_RECOVERY_AFTER_SECONDS`` (shrunk to 2 s; 6 s on
+PostgreSQL, longer than the restart) had passed and it recorded the call.
 
-On PostgreSQL the test holds a lock on ``sessions`` until the kill, so the server is always
-caught between claiming the key and committing, and the lease (10 s there, 3 s on SQLite)
-outlasts the restart: the ``Retry-After`` path is taken every time. On SQLite the kill may also
-land after the intent committed (the key is then bound to the pending processor call): the
-restarted server's sweeper records the call after ``KASSA_RECOVERY_AFTER_SECONDS`` (shrunk to
-2 s) and stores the reply, which the retry then replays.
+On PostgreSQL the test holds a lock on the sandbox processor's journal (``processor_calls``)
+until the kill, so the server is always caught after its intent committed and before the
+processor answered: the ``Retry-After`` path is taken every time. On SQLite the kill lands
+wherever the key first shows (the lease is shrunk to 3 s, should a claim ever be seen
+running): the call completes either way, once.
 """
 
 from __future__ import annotations
@@ -117,12 +118,12 @@ async def _count(database_url: str, project_id: str) -> tuple[int, list[str]]:
     return len(rows), [str(r[0]) for r in rows]
 
 
-async def _lock_sessions(database_url: str) -> tuple[Any, Any]:
-    """Hold ``LOCK TABLE sessions IN SHARE MODE`` (inserts wait); return the release."""
+async def _lock_processor_journal(database_url: str) -> tuple[Any, Any]:
+    """Hold ``LOCK TABLE processor_calls IN SHARE MODE`` (the sandbox's inserts wait)."""
     conn = await asyncpg.connect(database_url)
     tx = conn.transaction()
     await tx.start()
-    await conn.execute("LOCK TABLE sessions IN SHARE MODE")
+    await conn.execute("LOCK TABLE processor_calls IN SHARE MODE")
 
     async def release() -> None:
         await tx.rollback()
@@ -142,13 +143,13 @@ async def test_sigkill_mid_request_then_restart_completes_with_one_payment(
         tmp_path,
         KASSA_IDEMPOTENCY_LEASE_SECONDS="10" if postgres else "3",
         KASSA_WORKER_POLL_SECONDS="0.05",
-        KASSA_RECOVERY_AFTER_SECONDS="2",
+        KASSA_RECOVERY_AFTER_SECONDS="6" if postgres else "2",  # PostgreSQL: outlasts the restart
     ).start()
     conn = None
     killer = Killer(server, asyncio.get_running_loop(), project.id)
     try:
         if postgres:
-            conn, killer.release_lock = await _lock_sessions(database_url)
+            conn, killer.release_lock = await _lock_processor_journal(database_url)
         client = Client(
             server.base_url,
             project.id,
@@ -174,7 +175,7 @@ async def test_sigkill_mid_request_then_restart_completes_with_one_payment(
         assert killer.attempts[0].startswith("killed"), killer.attempts
         assert killer.attempts[-1] == "200", killer.attempts
         if postgres:
-            assert killer.state_at_kill == "running", killer.attempts
+            assert killer.state_at_kill == "bound", killer.attempts
             assert any(a.startswith("400 retry-after") for a in killer.attempts), killer.attempts
     finally:
         if conn is not None and not conn.is_closed():

@@ -20,7 +20,7 @@ from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.bootstrap import open_store
 from kassa.domain.project import ProjectSettings
 from kassa.service.queries import check_ledger
-from probes import Barrier, HoldAt
+from probes import Barrier, CountingHold, HoldAt
 from testkit import KassaServer, SignedClient, create_project
 
 if TYPE_CHECKING:
@@ -202,13 +202,15 @@ async def test_many_clients_race_on_a_real_server_over_postgres(
 
 
 async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any) -> None:
-    """50 init/payment with one key while the first holds before its commit: one payment.
+    """50 init/payment with one key while the first holds after its intent: one payment.
 
-    The first request is held after deciding, before its intent commits, until the other 49
-    have answered: each of them was told the key is in flight (with ``Retry-After``). Then
-    the first commits; a retry with the key replays its reply. SQLite and PostgreSQL.
+    The first request's intent committed, storing its key bound to the payment (a deferred
+    claim, ``service/idempotency.py``), and it is held there, before the processor call, until
+    the other 49 have answered: each decided, lost the key at its own commit, and was told the
+    key is in flight (with ``Retry-After``). Then the first goes on; a retry with the key
+    replays its reply. SQLite and PostgreSQL.
     """
-    hold = HoldAt("intent:decided")
+    hold = HoldAt("intent:committed")
     kassa = await open_kassa(hold)
     hold.armed = True
     body = init_body()
@@ -230,3 +232,35 @@ async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any
     )
     assert rows[0][0] == 1
     assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
+
+
+async def test_inits_with_one_key_racing_to_their_commit_make_one_payment(open_kassa: Any) -> None:
+    """50 init/payment with one key, the first held before its commit: one of them wins.
+
+    With the claim deferred to the intent's commit, all 50 decide (the probe counts them);
+    the first commit stores the key and every other commit fails as a whole, so there is one
+    session and one authorisation, and every answer is that payment's reply or "in flight".
+    """
+    hold = CountingHold("intent:decided")
+    kassa = await open_kassa(hold)
+    hold.armed = True
+    body = init_body()
+    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
+    await asyncio.wait_for(hold.reached.wait(), 10)
+    others = await asyncio.gather(
+        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
+    )
+    hold.release()
+    answers = [*others, await first]
+    assert hold.seen["intent:decided"] == 50  # the race: every request reached its commit
+    replies = {r.content for r in answers if r.status_code == 200}
+    assert len(replies) == 1
+    refused = [r for r in answers if r.status_code != 200]
+    assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in refused)
+    rows = await kassa.store.driver.fetch(
+        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
+    )
+    assert rows[0][0] == 1
+    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
+    replay = await kassa.post("session/init/payment", body, idempotency_key="k")
+    assert replay.content in replies

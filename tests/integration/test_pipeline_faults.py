@@ -13,7 +13,6 @@ the final reply. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ import pytest
 
 from acquiring_kit import Kassa, init_body
 from kassa.service.timeouts import sweep_timeouts
-from probes import FaultAt, HoldAt
+from probes import CountingHold, FaultAt
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -122,20 +121,6 @@ async def test_the_sweeper_finishes_an_operation_whose_request_died(
     made = records[before_calls:]
     assert len(made) == flow.calls  # each key acted on once, however often it was asked
     await k.ledger_ok()
-
-
-class CountingHold(HoldAt):
-    """``HoldAt`` that also counts every step any operation reaches."""
-
-    def __init__(self, step: str) -> None:
-        """Hold at ``step`` once (once armed); count all."""
-        super().__init__(step)
-        self.seen: Counter[str] = Counter()
-
-    async def at(self, step: str, session_id: str) -> None:
-        """Count, then hold if this is the armed step."""
-        self.seen[step] += 1
-        await super().at(step, session_id)
 
 
 async def test_a_record_starts_from_the_session_its_intent_committed(

@@ -12,11 +12,13 @@ import pytest
 from kassa.domain.errors import (
     IdempotencyKeyAlreadyExists,
     IdempotencyKeyInFlight,
+    InternalError,
     InvalidRequest,
 )
 from kassa.service.idempotency import (
     IdempotencyPolicy,
     Reply,
+    claim_stored,
     current_claim,
     fingerprint,
     retry_after,
@@ -278,3 +280,39 @@ async def test_deferred_claims_on_the_fakes_store_the_key_with_the_commit(store,
     with pytest.raises(InvalidRequest):
         await deferred(refuse, key="k-e")
     assert ("pj_a", "k-e") not in store.state.idempotency
+
+
+async def test_a_deferred_claim_bound_by_its_intent_is_never_run_again(store, clock):
+    """Binding inserts the key bound; an error after that commit is the answer, not a rerun.
+
+    Before the key is stored an error sends the request the eager way (it runs again under
+    an eager claim); once an operation's intent stored it (``claim_stored``), running the
+    use case again would start a second operation, so the error is the reply.
+    """
+    runs: list[IdempotencyClaim | None] = []
+
+    async def intent_then_fail() -> Reply:
+        claim = current_claim()
+        runs.append(claim)
+        assert claim is not None
+        async with store.unit_of_work() as uow:
+            uow.bind_idempotency(claim, clock.now() + timedelta(seconds=30))
+            await uow.commit()
+        if claim.deferred is not None:
+            claim_stored()
+        raise InternalError("the processor call failed after the intent")
+
+    with pytest.raises(InternalError):
+        await run_idempotent(
+            store, clock, POLICY, project_id="pj_a", key="k-b", request_fingerprint=FP_A,
+            run=intent_then_fail, deferred=True,
+        )  # fmt: skip
+    assert len(runs) == 1
+    assert runs[0] is not None
+    assert runs[0].deferred is not None
+    stored = store.state.idempotency["pj_a", "k-b"]
+    assert stored.state is IdempotencyState.BOUND
+    assert stored.owner == runs[0].owner
+    with pytest.raises(IdempotencyKeyInFlight):  # a retry waits for the operation
+        await call(store, clock, intent_then_fail, key="k-b")
+    assert len(runs) == 1

@@ -80,12 +80,12 @@ class Call:
 
 
 async def idempotent(
-    call: Call, run: Callable[[], Awaitable[Reply]], *, single_commit: bool = False
+    call: Call, run: Callable[[], Awaitable[Reply]], *, defer_claim: bool = False
 ) -> Reply:
     """Run a mutating use case under the caller's idempotency key (the claim rides along).
 
-    ``single_commit``: the use case commits once and calls nobody, so its key is stored by
-    that commit (``run_idempotent``'s deferred claim: one statement per request).
+    ``defer_claim``: the use case's first commit stores its key — with the reply, or bound to
+    the operation it starts (``run_idempotent``'s deferred claim: one statement fewer).
     """
     deps = call.deps
     return await run_idempotent(
@@ -96,7 +96,7 @@ async def idempotent(
         key=call.caller.idempotency_key,
         request_fingerprint=fingerprint(call.path, call.caller.body),
         run=run,
-        deferred=single_commit,
+        deferred=defer_claim,
     )
 
 

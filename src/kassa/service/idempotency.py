@@ -10,12 +10,15 @@ passed. A key whose request committed an operation's intent and then waits on th
 *bound* to that operation: never taken over, and completed with the final reply by whoever
 records the processor's answer (that request, or the recovery sweeper after a crash).
 
-A use case that commits once and calls nobody (``session/create``) may *defer* its claim: it
-runs first and its commit inserts the key, already done with the reply, in the same
-transaction as its writes — one statement per request instead of two. If the key exists by
-then (a replay, a request in flight, another body) that commit fails and nothing of it is
-written; so does any error of the use case. Either way the request then goes the eager way
+A use case may *defer* its claim: it runs first and its first commit inserts the key in the
+same transaction as its writes — done with the reply (``session/create``, which commits once
+and calls nobody), or bound to the operation whose intent it commits (the acquiring methods,
+``service/operations.py``) — one statement per request fewer. If the key exists by then (a
+replay, a request in flight, another body) that commit fails and nothing of it is written;
+so does any error of the use case before it. Either way the request then goes the eager way
 (claim, replay or refuse, run again), so every answer is the one an eager claim would give.
+Once that commit stored the key, the claim is as good as an eager one: a later error is the
+request's answer (the bound key stays, as it would), never a second run.
 """
 
 from __future__ import annotations
@@ -56,11 +59,19 @@ class Reply:
 
 
 _CLAIM: ContextVar[IdempotencyClaim | None] = ContextVar("kassa_idempotency_claim", default=None)
+_STORED: ContextVar[list[bool] | None] = ContextVar("kassa_deferred_claim_stored", default=None)
 
 
 def current_claim() -> IdempotencyClaim | None:
     """The idempotency claim of the request being handled, if it sent a key."""
     return _CLAIM.get()
+
+
+def claim_stored() -> None:
+    """Note that a commit stored the current deferred claim's key (no eager rerun after it)."""
+    stored = _STORED.get()
+    if stored is not None:
+        stored.append(True)
 
 
 async def commit_reply(uow: UnitOfWork, reply: Reply) -> Reply:
@@ -184,11 +195,18 @@ async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
     """Run with a claim its commit stores; None if the key existed or the use case refused."""
     record = _running(clock.now(), policy, project_id, key, request_fingerprint)
     token = _CLAIM.set(IdempotencyClaim(project_id, key, record.owner, deferred=record))
+    stored: list[bool] = []
+    stored_token = _STORED.set(stored)
     try:
         return await run()
     except DeferredClaimLost:
+        if stored:
+            raise
         return None  # the key exists: replay it, or refuse, as an eager claim would
     except KassaError:
+        if stored:
+            raise  # the key is stored with the intent: this error is the answer
         return None  # nothing was written; the eager way gives the answer in its own order
     finally:
+        _STORED.reset(stored_token)
         _CLAIM.reset(token)

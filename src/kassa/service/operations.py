@@ -43,7 +43,7 @@ from kassa.domain.transitions import (
     refund_transition,
 )
 from kassa.service import calls, wire
-from kassa.service.idempotency import Reply, current_claim
+from kassa.service.idempotency import Reply, claim_stored, current_claim
 from kassa.service.outbox import record_webhook
 from kassa.service.ports import IdempotencyClaim
 
@@ -168,13 +168,12 @@ def _settle_replies(deps: Deps, ch: Change, version: ApiVersion | None) -> None:
             reply_to = ReplyTo(mine.key, mine.owner, version)
             ch.session = replace(session, replies=(*session.replies, reply_to))
         return
-    targets = list(session.replies)
-    if mine is not None and version is not None:
-        targets.append(ReplyTo(mine.key, mine.owner, version))
     ch.session = replace(session, replies=())
-    for target in targets:
+    for target in session.replies:
         done = IdempotencyClaim(session.project_id, target.key, target.owner)
         ch.uow.complete_idempotency(done, 200, wire.session_reply(ch.session, target.api_version))
+    if mine is not None and version is not None:  # the claim itself: it may be deferred
+        ch.uow.complete_idempotency(mine, 200, wire.session_reply(ch.session, version))
 
 
 async def _transact(
@@ -204,6 +203,8 @@ async def _transact(
                     raise
                 await deps.probe.at("conflict", session.id)
                 continue
+            if version is not None:
+                claim_stored()  # a deferred claim's key is in the database from now on
         await deps.probe.at(f"{step}:committed", ch.session.id)
         # As stored: an update wrote the next version (``UnitOfWork.update_session``).
         return ch.session if new else replace(ch.session, version=ch.session.version + 1)

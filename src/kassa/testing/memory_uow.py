@@ -185,13 +185,20 @@ class InMemoryUnitOfWork(TokenWrites):
         self._writes.append(write)
 
     def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
-        """Bind the running key to the operation being committed; fails if the claim was lost."""
-        if claim.deferred is not None:
-            msg = "a deferred idempotency claim cannot be bound to an operation"
-            raise RuntimeError(msg)
+        """Bind the running key to the operation being committed; fails if the claim was lost.
+
+        A deferred claim's key is inserted bound, unless it exists (``DeferredClaimLost``).
+        """
 
         def write(state: MemoryState) -> None:
             found = state.idempotency.get((claim.project_id, claim.key))
+            if claim.deferred is not None:
+                if found is not None:
+                    raise DeferredClaimLost
+                state.idempotency[claim.project_id, claim.key] = replace(
+                    claim.deferred, state=IdempotencyState.BOUND, lease_until=until
+                )
+                return
             if (
                 found is None
                 or found.owner != claim.owner

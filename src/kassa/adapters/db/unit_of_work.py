@@ -47,8 +47,20 @@ def claim_lost() -> IdempotencyKeyAlreadyExists:
     return IdempotencyKeyAlreadyExists("idempotency key was taken over by another request")
 
 
-def deferred_key_statement(record: IdempotencyRecord, status: int, body: bytes) -> Stmt:
-    """Insert a deferred claim's key, done with its reply; fails the batch if the key exists."""
+def deferred_key_statement(
+    record: IdempotencyRecord,
+    status: int | None,
+    body: bytes | None,
+    *,
+    bound_until: datetime | None = None,
+) -> Stmt:
+    """Insert a deferred claim's key, done with its reply; fails the batch if the key exists.
+
+    With ``bound_until`` (and no reply): the key is inserted bound to the operation being
+    committed, its lease until then, as ``bind_idempotency`` would leave an eager claim.
+    """
+    state = IdempotencyState.DONE if bound_until is None else IdempotencyState.BOUND
+    lease_until = record.lease_until if bound_until is None else bound_until
     return Stmt(
         "INSERT INTO idempotency_keys (project_id, key, fingerprint, owner, lease_until, state, "
         "created_at, expires_at, response_status, response_body) "
@@ -58,8 +70,8 @@ def deferred_key_statement(record: IdempotencyRecord, status: int, body: bytes) 
             record.key,
             record.fingerprint,
             record.owner,
-            rows.to_us(record.lease_until),
-            IdempotencyState.DONE.value,
+            rows.to_us(lease_until),
+            state.value,
             rows.to_us(record.created_at or record.lease_until),
             rows.to_us(record.expires_at),
             status,
@@ -251,10 +263,15 @@ class SqlUnitOfWork:
         )
 
     def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
-        """Bind the running key to the operation being committed (no take-over from now on)."""
+        """Bind the running key to the operation being committed (no take-over from now on).
+
+        A deferred claim's key is inserted bound, here; if it exists the commit fails.
+        """
         if claim.deferred is not None:
-            msg = "a deferred idempotency claim cannot be bound to an operation"
-            raise RuntimeError(msg)
+            self._stmts.append(
+                deferred_key_statement(claim.deferred, None, None, bound_until=until)
+            )
+            return
         self._stmts.append(
             Stmt(
                 "UPDATE idempotency_keys SET state = ?, lease_until = ? "

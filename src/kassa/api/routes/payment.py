@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 async def _init(call: Call, body: PaymentInitRequest) -> Reply:
     project = call.caller.project
     cmd = StartPayment(project.id, ApiVersion(call.version), convert.draft(body, None))
-    return await idempotent(call, lambda: payments.start_payment(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: payments.start_payment(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _start(call: Call, body: PaymentStartRequest) -> Reply:
@@ -30,19 +32,25 @@ async def _start(call: Call, body: PaymentStartRequest) -> Reply:
     cmd = StartPayment(
         project.id, ApiVersion(call.version), convert.draft(body, None), body.session_id
     )
-    return await idempotent(call, lambda: payments.start_payment(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: payments.start_payment(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _confirm(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda: session_actions.confirm(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: session_actions.confirm(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _cancel(call: Call, body: SessionIdRequest) -> Reply:
     project = call.caller.project
     cmd = SessionAction(project.id, ApiVersion(call.version), body.session_id)
-    return await idempotent(call, lambda: session_actions.cancel(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: session_actions.cancel(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _capture(call: Call, body: CaptureRequest) -> Reply:
@@ -50,7 +58,9 @@ async def _capture(call: Call, body: CaptureRequest) -> Reply:
     cmd = CapturePayment(
         project.id, ApiVersion(call.version), body.session_id, convert.money(body.amount_details)
     )
-    return await idempotent(call, lambda: payments.capture_payment(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: payments.capture_payment(call.deps, project, cmd), defer_claim=True
+    )
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:

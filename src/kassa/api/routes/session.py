@@ -36,9 +36,7 @@ async def _create(call: Call, body: _SessionData) -> Reply:
         api_version=ApiVersion(call.version),
         draft=convert.draft(body, payout),
     )
-    return await idempotent(
-        call, lambda: sessions.create_session(call.deps, cmd), single_commit=True
-    )
+    return await idempotent(call, lambda: sessions.create_session(call.deps, cmd), defer_claim=True)
 
 
 async def _status(call: Call, body: SessionIdRequest) -> Reply:

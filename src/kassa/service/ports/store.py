@@ -62,9 +62,9 @@ class IdempotencyClaim:
 
     A *deferred* claim (``deferred`` holds the record to store) was never written: completing
     it inserts the key, already done, in the transaction that commits the request's writes —
-    one statement fewer for a use case that commits once and calls nobody (``session/create``).
-    If the key exists by then, that commit fails with ``DeferredClaimLost``. A deferred claim
-    cannot be bound to an operation.
+    one statement fewer (``session/create``); binding it inserts the key bound to the
+    operation whose intent that transaction commits (the acquiring methods). If the key exists
+    by then, that commit fails with ``DeferredClaimLost``.
     """
 
     project_id: str
@@ -116,7 +116,7 @@ class UnitOfWork(Protocol):
     def bind_idempotency(self, claim: IdempotencyClaim, until: datetime) -> None:
         """Bind the running key to an operation's intent: never taken over, retry after ``until``.
 
-        Fails the commit if the claim was lost.
+        Fails the commit if the claim was lost (a deferred claim: if its key exists).
         """
         ...
 
