@@ -185,10 +185,16 @@ async def _transact(
     *,
     new: bool,
     step: str,
+    start: PaymentSession | None = None,
 ) -> PaymentSession:
+    """One step's transaction, retried on a version conflict.
+
+    ``start``: the session as the previous step committed it, for the first attempt instead
+    of ``load`` (its version guards the write; after a conflict every attempt loads).
+    """
     for attempt in range(MAX_ATTEMPTS):
         async with deps.store.unit_of_work() as uow:
-            session = await load()
+            session = start if attempt == 0 and start is not None else await load()
             ch = Change(session, project, deps.clock.now(), uow, new=new)
             await decide(ch)
             if not ch.changed:
@@ -285,13 +291,8 @@ async def drive(deps: Deps, project: Project, session: PaymentSession) -> Paymen
         answer = await calls.ask(deps, session, payment, call)
         await deps.probe.at("call:after", session.id)
         session_id = session.id
-        known = [session]  # the state as last committed or loaded: no read before recording
 
-        async def reload(
-            sid: str = session_id, known: list[PaymentSession] = known
-        ) -> PaymentSession:
-            if known:
-                return known.pop()  # its version guards the write; a conflict reloads
+        async def reload(sid: str = session_id) -> PaymentSession:
             return await load_session(deps, project.id, sid)
 
         async def record(ch: Change, key: str = call.key, got: object = answer) -> None:
@@ -299,7 +300,9 @@ async def drive(deps: Deps, project: Project, session: PaymentSession) -> Paymen
             if now_found is not None:  # else: already recorded by someone else
                 await calls.record(deps, ch, now_found[0], now_found[1], got)
 
-        session = await _transact(deps, project, reload, record, None, new=False, step="record")
+        session = await _transact(
+            deps, project, reload, record, None, new=False, step="record", start=session
+        )
     return session
 
 
