@@ -32,7 +32,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kassa.domain.errors import (
-    DeferredClaimLost,
     IdempotencyKeyAlreadyExists,
     IdempotencyKeyInFlight,
     InvalidRequest,
@@ -199,14 +198,11 @@ async def _run_deferred(  # noqa: PLR0917 - run_idempotent's own arguments
     stored_token = _STORED.set(stored)
     try:
         return await run()
-    except DeferredClaimLost:
-        if stored:
-            raise
-        return None  # the key exists: replay it, or refuse, as an eager claim would
-    except KassaError:
+    except KassaError:  # DeferredClaimLost among them: the key existed at the commit
         if stored:
             raise  # the key is stored with the intent: this error is the answer
-        return None  # nothing was written; the eager way gives the answer in its own order
+        # Nothing was written: replay, refuse or run again the eager way, in its own order.
+        return None
     finally:
         _STORED.reset(stored_token)
         _CLAIM.reset(token)
