@@ -201,6 +201,28 @@ async def test_many_clients_race_on_a_real_server_over_postgres(
         server.stop()
 
 
+async def _first_held_then_49_more(
+    kassa: Any, hold: HoldAt, body: dict[str, Any]
+) -> tuple[asyncio.Task[httpx.Response], list[httpx.Response]]:
+    """init/payment with key ``k`` held at ``hold``'s step; 49 more sent meanwhile, answered."""
+    hold.armed = True
+    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
+    await asyncio.wait_for(hold.reached.wait(), 10)
+    others = await asyncio.gather(
+        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
+    )
+    return first, list(others)
+
+
+async def _one_authorised_session(kassa: Any) -> None:
+    """The project holds one session, and the processor authorised once."""
+    rows = await kassa.store.driver.fetch(
+        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
+    )
+    assert rows[0][0] == 1
+    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
+
+
 async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any) -> None:
     """50 init/payment with one key while the first holds after its intent: one payment.
 
@@ -212,13 +234,8 @@ async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any
     """
     hold = HoldAt("intent:committed")
     kassa = await open_kassa(hold)
-    hold.armed = True
     body = init_body()
-    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
-    await asyncio.wait_for(hold.reached.wait(), 10)
-    others = await asyncio.gather(
-        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
-    )
+    first, others = await _first_held_then_49_more(kassa, hold, body)
     assert {r.status_code for r in others} == {400}
     assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in others)
     assert all(int(r.headers["retry-after"]) >= 1 for r in others)
@@ -227,11 +244,7 @@ async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any
     assert won.status_code == 200, won.text
     replay = await kassa.post("session/init/payment", body, idempotency_key="k")
     assert replay.content == won.content
-    rows = await kassa.store.driver.fetch(
-        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
-    )
-    assert rows[0][0] == 1
-    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
+    await _one_authorised_session(kassa)
 
 
 async def test_inits_with_one_key_racing_to_their_commit_make_one_payment(open_kassa: Any) -> None:
@@ -243,13 +256,8 @@ async def test_inits_with_one_key_racing_to_their_commit_make_one_payment(open_k
     """
     hold = CountingHold("intent:decided")
     kassa = await open_kassa(hold)
-    hold.armed = True
     body = init_body()
-    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
-    await asyncio.wait_for(hold.reached.wait(), 10)
-    others = await asyncio.gather(
-        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
-    )
+    first, others = await _first_held_then_49_more(kassa, hold, body)
     hold.release()
     answers = [*others, await first]
     assert hold.seen["intent:decided"] == 50  # the race: every request reached its commit
@@ -257,10 +265,6 @@ async def test_inits_with_one_key_racing_to_their_commit_make_one_payment(open_k
     assert len(replies) == 1
     refused = [r for r in answers if r.status_code != 200]
     assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in refused)
-    rows = await kassa.store.driver.fetch(
-        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
-    )
-    assert rows[0][0] == 1
-    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
+    await _one_authorised_session(kassa)
     replay = await kassa.post("session/init/payment", body, idempotency_key="k")
     assert replay.content in replies
