@@ -20,7 +20,7 @@ from kassa.adapters.processor.sandbox import SandboxProcessor
 from kassa.bootstrap import open_store
 from kassa.domain.project import ProjectSettings
 from kassa.service.queries import check_ledger
-from probes import Barrier, CountingHold, HoldAt
+from probes import Barrier
 from testkit import KassaServer, SignedClient, create_project
 
 if TYPE_CHECKING:
@@ -199,72 +199,3 @@ async def test_many_clients_race_on_a_real_server_over_postgres(
         for client in clients:
             await client.aclose()
         server.stop()
-
-
-async def _first_held_then_49_more(
-    kassa: Any, hold: HoldAt, body: dict[str, Any]
-) -> tuple[asyncio.Task[httpx.Response], list[httpx.Response]]:
-    """init/payment with key ``k`` held at ``hold``'s step; 49 more sent meanwhile, answered."""
-    hold.armed = True
-    first = asyncio.create_task(kassa.post("session/init/payment", body, idempotency_key="k"))
-    await asyncio.wait_for(hold.reached.wait(), 10)
-    others = await asyncio.gather(
-        *(kassa.post("session/init/payment", body, idempotency_key="k") for _ in range(49))
-    )
-    return first, list(others)
-
-
-async def _one_authorised_session(kassa: Any) -> None:
-    """The project holds one session, and the processor authorised once."""
-    rows = await kassa.store.driver.fetch(
-        "SELECT COUNT(*) FROM sessions WHERE project_id = ?", (kassa.project.id,)
-    )
-    assert rows[0][0] == 1
-    assert [c[0] for c in await kassa.processor_calls()] == ["authorize"]
-
-
-async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any) -> None:
-    """50 init/payment with one key while the first holds after its intent: one payment.
-
-    The first request's intent committed, storing its key bound to the payment (a deferred
-    claim, ``service/idempotency.py``), and it is held there, before the processor call, until
-    the other 49 have answered: each decided, lost the key at its own commit, and was told the
-    key is in flight (with ``Retry-After``). Then the first goes on; a retry with the key
-    replays its reply. SQLite and PostgreSQL.
-    """
-    hold = HoldAt("intent:committed")
-    kassa = await open_kassa(hold)
-    body = init_body()
-    first, others = await _first_held_then_49_more(kassa, hold, body)
-    assert {r.status_code for r in others} == {400}
-    assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in others)
-    assert all(int(r.headers["retry-after"]) >= 1 for r in others)
-    hold.release()
-    won = await first
-    assert won.status_code == 200, won.text
-    replay = await kassa.post("session/init/payment", body, idempotency_key="k")
-    assert replay.content == won.content
-    await _one_authorised_session(kassa)
-
-
-async def test_inits_with_one_key_racing_to_their_commit_make_one_payment(open_kassa: Any) -> None:
-    """50 init/payment with one key, the first held before its commit: one of them wins.
-
-    With the claim deferred to the intent's commit, all 50 decide (the probe counts them);
-    the first commit stores the key and every other commit fails as a whole, so there is one
-    session and one authorisation, and every answer is that payment's reply or "in flight".
-    """
-    hold = CountingHold("intent:decided")
-    kassa = await open_kassa(hold)
-    body = init_body()
-    first, others = await _first_held_then_49_more(kassa, hold, body)
-    hold.release()
-    answers = [*others, await first]
-    assert hold.seen["intent:decided"] == 50  # the race: every request reached its commit
-    replies = {r.content for r in answers if r.status_code == 200}
-    assert len(replies) == 1
-    refused = [r for r in answers if r.status_code != 200]
-    assert all(r.json()["error"]["code"] == "idempotency_key_already_exists" for r in refused)
-    await _one_authorised_session(kassa)
-    replay = await kassa.post("session/init/payment", body, idempotency_key="k")
-    assert replay.content in replies

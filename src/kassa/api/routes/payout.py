@@ -49,13 +49,17 @@ def _draft(body: _SessionData) -> DraftInput:
 async def _init(call: Call, body: _SessionData) -> Reply:
     project = call.caller.project
     cmd = StartPayout(project.id, ApiVersion(call.version), _draft(body))
-    return await idempotent(call, lambda: payouts.start_payout(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: payouts.start_payout(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _start(call: Call, body: _SessionData) -> Reply:
     project = call.caller.project
     cmd = StartPayout(project.id, ApiVersion(call.version), _draft(body), _session_id(body))
-    return await idempotent(call, lambda: payouts.start_payout(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: payouts.start_payout(call.deps, project, cmd), defer_claim=True
+    )
 
 
 async def _multi(call: Call, body: MultiInitRequest) -> Reply:

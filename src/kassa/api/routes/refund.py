@@ -28,7 +28,9 @@ async def _refund(call: Call, body: RefundRequest) -> Reply:
         metadata=body.metadata,
         has_metadata="metadata" in body.model_fields_set,
     )
-    return await idempotent(call, lambda: refunds.refund_payment(call.deps, project, cmd))
+    return await idempotent(
+        call, lambda: refunds.refund_payment(call.deps, project, cmd), defer_claim=True
+    )
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:

@@ -63,8 +63,8 @@ class IdempotencyClaim:
     A *deferred* claim (``deferred`` holds the record to store) was never written: completing
     it inserts the key, already done, in the transaction that commits the request's writes —
     one statement fewer (``session/create``); binding it inserts the key bound to the
-    operation whose intent that transaction commits (the acquiring methods). If the key exists
-    by then, that commit fails with ``DeferredClaimLost``.
+    operation whose intent that transaction commits (payments, refunds, payouts). If the key
+    exists by then, that commit fails with ``DeferredClaimLost``.
     """
 
     project_id: str
