@@ -15,7 +15,6 @@ import asyncio
 import random
 import secrets
 import sqlite3
-import statistics
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -178,15 +177,8 @@ def timed(http: httpx.Client, urls: list[str], marker: str = PAGE_RE) -> Measure
         latencies.append((time.perf_counter() - t0) * 1000)
         if page.status_code != 200 or marker not in page.text:  # noqa: PLR2004
             errors += 1
-    ordered = sorted(latencies)
-    return Measure(
-        requests=len(urls),
-        errors=errors,
-        seconds=time.perf_counter() - started,
-        p50_ms=statistics.median(ordered),
-        p95_ms=ordered[int(len(ordered) * 0.95) - 1],
-        p99_ms=ordered[int(len(ordered) * 0.99) - 1],
-        max_ms=ordered[-1],
+    return Measure.of(
+        latencies, requests=len(urls), errors=errors, seconds=time.perf_counter() - started
     )
 
 

@@ -193,12 +193,7 @@ async def _load(
         after = _backends_cpu(await _backends(url))  # a backend opened meanwhile counts whole
         pg = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
     n = max(1, len(latencies))
-    ordered = sorted(latencies) or [0.0]
-
-    def pct(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    measure = Measure(len(latencies), errors, elapsed, pct(0.5), pct(0.95), pct(0.99), ordered[-1])
+    measure = Measure.of(latencies, requests=len(latencies), errors=errors, seconds=elapsed)
     return Load(measure, own * 1000 / n, loop * 1000 / n, pg * 1000 / n)
 
 

@@ -36,14 +36,6 @@ class LoadResult:
         """Completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def percentile(self, p: float) -> float:
-        """Latency percentile in ms (nearest rank)."""
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))
-        return ordered[rank]
-
 
 async def run_load(base_url: str, prepared: Sequence[Prepared], concurrency: int) -> LoadResult:
     """Send every prepared request once with ``concurrency`` connections; count non-2xx."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from pathlib import Path
 
 
@@ -20,6 +21,13 @@ def _load() -> float:
     import os  # noqa: PLC0415
 
     return os.getloadavg()[0]
+
+
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of sorted values; 0 for none."""
+    if not ordered:
+        return 0.0
+    return float(ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))])
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,29 @@ class Measure:
     p99_ms: float
     max_ms: float
     unit: str = "req/s"
+
+    @classmethod
+    def of(
+        cls,
+        latencies_ms: Iterable[float],
+        *,
+        requests: int,
+        errors: int,
+        seconds: float,
+        unit: str = "req/s",
+    ) -> Measure:
+        """A run's measure from its latencies (each percentile by ``percentile``)."""
+        ordered = sorted(latencies_ms)
+        return cls(
+            requests=requests,
+            errors=errors,
+            seconds=seconds,
+            p50_ms=percentile(ordered, 50),
+            p95_ms=percentile(ordered, 95),
+            p99_ms=percentile(ordered, 99),
+            max_ms=ordered[-1] if ordered else 0.0,
+            unit=unit,
+        )
 
     @property
     def rate(self) -> float:

@@ -16,7 +16,7 @@ from kassa.bench.localstripe import VERSION as LOCALSTRIPE_VERSION
 from kassa.bench.localstripe import find as find_localstripe
 from kassa.bench.localstripe import measure_localstripe
 from kassa.bench.pgbench import BARE_SCRIPT, CREATE_SCRIPT, pgbench_tps
-from kassa.bench.report import Measure
+from kassa.bench.report import Measure, percentile
 from kassa.bench.scale import sizes, soak
 from kassa.bench.scratch import free_port
 from kassa.bench.seed import seed_sessions
@@ -45,21 +45,12 @@ def _count(bench: Bench, factor: float = 1.6) -> int:
     return min(200_000, int(4000 * bench.options.seconds * factor))
 
 
-def _pct(ordered: list[float], p: float) -> float:
-    """The ``p``-th percentile (nearest rank) of sorted values."""
-    return float(ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))])
-
-
 def _flow_measure(result: dict[str, Any], unit: str) -> Measure:
-    ordered = sorted(result["latencies_ms"]) or [0.0]
-    return Measure(
+    return Measure.of(
+        result["latencies_ms"],
         requests=result["done"],
         errors=result["errors"],
         seconds=result["seconds"],
-        p50_ms=_pct(ordered, 50),
-        p95_ms=_pct(ordered, 95),
-        p99_ms=_pct(ordered, 99),
-        max_ms=ordered[-1],
         unit=unit,
     )
 
@@ -209,9 +200,9 @@ def _flows(bench: Bench, scenario: str, settings: ProjectSettings, **extra: Any)
     result = bench.flows(spec, profile=scenario)
     bench.report.figures["webhooks received (signatures verified)"] = result["webhooks_received"]
     for phase, laps in result.get("phases_ms", {}).items():  # where a card flow's time goes
-        ordered = sorted(laps) or [0.0]
-        bench.report.figures[f"card flow step {phase}: p50 ms"] = _pct(ordered, 50)
-        bench.report.figures[f"card flow step {phase}: p99 ms"] = _pct(ordered, 99)
+        ordered = sorted(laps)
+        bench.report.figures[f"card flow step {phase}: p50 ms"] = percentile(ordered, 50)
+        bench.report.figures[f"card flow step {phase}: p99 ms"] = percentile(ordered, 99)
     warm = result.get("warm_up")
     if warm:
         bench.report.notes.append(

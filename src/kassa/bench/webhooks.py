@@ -271,15 +271,12 @@ async def _measure(
         achieved = len(committed) / (time.monotonic() - began)
         arrived = await _arrivals(base, seen + len(committed))
         stop(running)
-        lags = sorted((arrived[sid] - at) * 1000 for sid, at in committed.items())
-        lag = Measure(
+        lags = [(arrived[sid] - at) * 1000 for sid, at in committed.items()]
+        lag = Measure.of(
+            lags,
             requests=len(lags),
             errors=0,
             seconds=len(committed) / achieved if achieved else 0.0,
-            p50_ms=_rank(lags, 50),
-            p95_ms=_rank(lags, 95),
-            p99_ms=_rank(lags, 99),
-            max_ms=lags[-1],
             unit="changes/s",
         )
         report.results[f"commit-to-delivery lag, {LAG_RATE:.0f} changes/s, {most} worker(s)"] = lag
@@ -297,10 +294,6 @@ async def _measure(
     finally:
         procs.close()
         await container.close()
-
-
-def _rank(ordered: list[float], p: float) -> float:
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
 
 
 def webhooks(bench: Bench) -> None:
