@@ -21,6 +21,7 @@ import pytest
 
 from acquiring_kit import Kassa, init_body
 from kassa.service.timeouts import sweep_timeouts
+from payout_kit import payout_body, payouts_of
 from probes import CountingHold, FaultAt
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ async def _nothing(_k: Kassa) -> None:
     return None
 
 
+async def _funded(k: Kassa) -> None:
+    await k.topup(1000)
+
+
 def _session(sid: str | None) -> dict[str, Any]:
     return {"session_id": sid}
 
@@ -66,10 +71,14 @@ FLOWS = [
          "payment_finished", "succeeded", 1),
     Flow("refund", {"auto_confirm": True}, _started, "session/refund", _session,
          "payment_refunded", "accepted", 1),
+    Flow("payout", {"auto_confirm": True}, _funded, "session/init/payout",
+         lambda _: payout_body(amount=1000), "payment_finished", "succeeded", 1),
 ]  # fmt: skip
 
 
 def _final(flow: Flow, session: dict[str, Any]) -> str:
+    if flow.name == "payout":
+        return str(payouts_of(session)[0]["status"])
     payment = session["acquiring_payments"][0]
     return str(payment["refunds"][-1]["status"] if flow.name == "refund" else payment["status"])
 
