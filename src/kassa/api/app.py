@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -162,8 +163,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _json(exc.status_code if exc.status_code != 500 else status, body)  # noqa: PLR2004
 
 
-def create_app(settings: Settings, deps: Deps | None = None) -> KassaApp:
-    """Build the app; without ``deps`` it opens the store from ``settings`` on start-up."""
+def create_app(
+    settings: Settings, deps: Deps | None = None, *, freeze_heap: bool = False
+) -> KassaApp:
+    """Build the app; without ``deps`` it opens the store from ``settings`` on start-up.
+
+    ``freeze_heap`` (the served app): once started, everything alive is moved out of the
+    garbage collector's reach (``gc.freeze``). Modules, the app, pools and caches live as
+    long as the process; a full collection then walks only what requests made, so its
+    pauses, which land in the latency tail, stay short (``docs/decisions.md``).
+    """
     runtime = Runtime(settings, deps)
     metrics = ApiMetrics()
 
@@ -179,6 +188,9 @@ def create_app(settings: Settings, deps: Deps | None = None) -> KassaApp:
                 settings, container, metrics.registry, getattr(_app.state, "delivery_metrics", None)
             )
             _app.state.delivery_metrics = worker.metrics
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -231,4 +243,4 @@ def app_from_env() -> KassaApp:
 
     settings = Settings.from_env(os.environ)
     configure(settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)
