@@ -50,6 +50,22 @@ async def _racing_to_commit(
     return answers, hold.seen["intent:decided"] - decided
 
 
+async def _held_winner_keeps_its_key(
+    kassa: Kassa, hold: HoldAt, method: str, body: dict[str, Any]
+) -> httpx.Response:
+    """The first request held after its intent; 49 more told "in flight"; its reply replays."""
+    first, others = await _first_held_then_more(kassa, hold, method, body)
+    assert {r.status_code for r in others} == {400}
+    assert all(r.json()["error"]["code"] == IN_FLIGHT for r in others)
+    assert all(int(r.headers["retry-after"]) >= 1 for r in others)
+    hold.release()
+    won = await first
+    assert won.status_code == 200, won.text
+    replay = await kassa.post(method, body, idempotency_key="k")
+    assert replay.content == won.content
+    return won
+
+
 def _one_reply_or_in_flight(answers: list[httpx.Response]) -> bytes:
     """Every answer is one and the same 200 body or "in flight"; that body."""
     replies = {r.content for r in answers if r.status_code == 200}
@@ -83,16 +99,7 @@ async def test_fifty_simultaneous_inits_with_one_key_charge_once(open_kassa: Any
     """
     hold = HoldAt("intent:committed")
     kassa = await open_kassa(hold)
-    body = init_body()
-    first, others = await _first_held_then_more(kassa, hold, "session/init/payment", body)
-    assert {r.status_code for r in others} == {400}
-    assert all(r.json()["error"]["code"] == IN_FLIGHT for r in others)
-    assert all(int(r.headers["retry-after"]) >= 1 for r in others)
-    hold.release()
-    won = await first
-    assert won.status_code == 200, won.text
-    replay = await kassa.post("session/init/payment", body, idempotency_key="k")
-    assert replay.content == won.content
+    await _held_winner_keeps_its_key(kassa, hold, "session/init/payment", init_body())
     await _one_authorised_session(kassa)
 
 
@@ -171,13 +178,5 @@ async def test_a_payout_held_after_its_reservation_keeps_its_key_from_49_more(
     hold = HoldAt("intent:committed")
     kassa = await open_kassa(hold, auto_confirm=True)
     await kassa.topup(1000)
-    body = payout_body(amount=1000)
-    first, others = await _first_held_then_more(kassa, hold, "session/init/payout", body)
-    assert {r.status_code for r in others} == {400}
-    assert all(r.json()["error"]["code"] == IN_FLIGHT for r in others)
-    hold.release()
-    won = await first
-    assert won.status_code == 200, won.text
-    replay = await kassa.post("session/init/payout", body, idempotency_key="k")
-    assert replay.content == won.content
+    await _held_winner_keeps_its_key(kassa, hold, "session/init/payout", payout_body(amount=1000))
     assert await _sessions(kassa) == 1

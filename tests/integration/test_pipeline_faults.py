@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 STEPS = ["intent:decided", "intent:committed", "call:after", "record:decided"]
 
 
+def _payment(session: dict[str, Any]) -> dict[str, Any]:
+    return dict(session["acquiring_payments"][0])
+
+
+def _last_refund(session: dict[str, Any]) -> dict[str, Any]:
+    return dict(_payment(session)["refunds"][-1])
+
+
+def _payout(session: dict[str, Any]) -> dict[str, Any]:
+    return payouts_of(session)[0]
+
+
 @dataclass(frozen=True)
 class Flow:
     """An operation: how to get to it, the request, and how it must end."""
@@ -40,8 +52,9 @@ class Flow:
     method: str
     body: Callable[[str | None], dict[str, Any]]
     webhook: str
-    status: str  # of the payment (or the refund) at the end
+    status: str  # of the operation at the end
     calls: int  # processor calls the operation makes
+    operation: Callable[[dict[str, Any]], dict[str, Any]] = _payment  # in the session
 
 
 async def _started(k: Kassa) -> str:
@@ -70,17 +83,10 @@ FLOWS = [
     Flow("capture", {"two_step_capture": True}, _started, "session/capture", _session,
          "payment_finished", "succeeded", 1),
     Flow("refund", {"auto_confirm": True}, _started, "session/refund", _session,
-         "payment_refunded", "accepted", 1),
+         "payment_refunded", "accepted", 1, _last_refund),
     Flow("payout", {"auto_confirm": True}, _funded, "session/init/payout",
-         lambda _: payout_body(amount=1000), "payment_finished", "succeeded", 1),
+         lambda _: payout_body(amount=1000), "payment_finished", "succeeded", 1, _payout),
 ]  # fmt: skip
-
-
-def _final(flow: Flow, session: dict[str, Any]) -> str:
-    if flow.name == "payout":
-        return str(payouts_of(session)[0]["status"])
-    payment = session["acquiring_payments"][0]
-    return str(payment["refunds"][-1]["status"] if flow.name == "refund" else payment["status"])
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -123,7 +129,7 @@ async def test_the_sweeper_finishes_an_operation_whose_request_died(
         assert retried.status_code == 200, retried.text  # the final reply, stored by the sweep
 
     session = await k.session(str(sid))
-    assert _final(flow, session) == flow.status
+    assert flow.operation(session)["status"] == flow.status
     assert retried.json()["session"] == session
     assert (await k.webhook_types(str(sid))).count(flow.webhook) == 1
     records = await k.processor_calls()

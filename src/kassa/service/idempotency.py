@@ -13,10 +13,11 @@ records the processor's answer (that request, or the recovery sweeper after a cr
 A use case may *defer* its claim: it runs first and its first commit inserts the key in the
 same transaction as its writes — done with the reply (``session/create``, which commits once
 and calls nobody), or bound to the operation whose intent it commits (the payment, refund and
-payout methods, ``service/operations.py``) — one statement per request fewer. If the key exists
-by then (a replay, a request in flight, another body) that commit fails and nothing of it is
-written; so does any error of the use case before it. Either way the request then goes the eager way
-(claim, replay or refuse, run again), so every answer is the one an eager claim would give.
+payout methods, ``service/operations.py``) — one statement per request fewer. If the key
+exists by then (a replay, a request in flight, another body) that commit fails and nothing of
+it is written; so does any error of the use case before it. Either way the request then goes
+the eager way (claim, replay or refuse, run again), so every answer is the one an eager claim
+would give.
 Once that commit stored the key, the claim is as good as an eager one: a later error is the
 request's answer (the bound key stays, as it would), never a second run.
 """
