@@ -1,7 +1,8 @@
 """The two database drivers under the store: atomic batches on both; SQLite's writer design.
 
-SQLite (``adapters/db/sqlite.py``): stdlib sqlite3, WAL, one writer thread, one SAVEPOINT per
-job and one COMMIT per group of jobs, reads on a query-only connection. PostgreSQL
+SQLite (``adapters/db/sqlite.py``): stdlib sqlite3, WAL, group commit run from the event loop
+(one SAVEPOINT per job, one COMMIT per group of jobs), reads on a query-only connection; more
+of its design in ``test_sqlite_group_commit.py``. PostgreSQL
 (``adapters/db/postgres.py``): asyncpg, raw SQL with ``?`` rewritten to ``$n``.
 """
 
@@ -91,7 +92,7 @@ def test_placeholders_are_rewritten_for_asyncpg():
     assert to_dollar("SELECT ? , ? FROM t WHERE a = ?") == "SELECT $1 , $2 FROM t WHERE a = $3"
 
 
-# --- SQLite: WAL, one writer thread, group commit ------------------------------------------
+# --- SQLite: WAL, group commit from the loop ------------------------------------------
 
 
 @pytest.fixture
@@ -113,16 +114,20 @@ async def test_sqlite_runs_in_wal_with_full_sync(lite):
 
 
 async def test_sqlite_reads_are_query_only(lite):
-    """The read connection refuses writes: only the writer thread changes the database."""
+    """The read connection refuses writes: only the writer connection changes the database."""
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await lite.fetch("INSERT INTO scratch (k, v) VALUES ('x', 1)")
     assert await keys(lite) == []
 
 
 async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
-    """Concurrent jobs run on one writer thread, each in a SAVEPOINT, under shared COMMITs."""
-    seen: list[tuple[str, int]] = []
-    lite._writer.set_trace_callback(lambda sql: seen.append((sql, threading.get_ident())))
+    """Concurrent jobs share COMMITs, each in a SAVEPOINT run on the loop's own thread.
+
+    Only the calls that can wait, ``BEGIN IMMEDIATE`` (another process's lock) and
+    ``COMMIT`` (the fsync), run on the helper thread.
+    """
+    seen: list[tuple[str, str]] = []
+    lite._writer.set_trace_callback(lambda sql: seen.append((sql, threading.current_thread().name)))
     try:
         await asyncio.gather(*(lite.write([insert(f"k{i:03d}")]) for i in range(100)))
     finally:
@@ -131,8 +136,11 @@ async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
     commits = statements.count("COMMIT")
     assert statements.count("SAVEPOINT job") == 100
     assert 1 <= commits < 100, f"{commits} commits for 100 jobs: no grouping"
-    assert {ident for _, ident in seen} == {lite._thread.ident}
-    assert lite._thread.name == "kassa-sqlite-writer"
+    loop_thread = threading.current_thread().name
+    waits = {name for sql, name in seen if sql in {"BEGIN IMMEDIATE", "COMMIT"}}
+    assert len(waits) == 1
+    assert waits.pop().startswith("kassa-sqlite-commit")
+    assert {name for sql, name in seen if sql not in {"BEGIN IMMEDIATE", "COMMIT"}} == {loop_thread}
     assert len(await keys(lite)) == 100
 
 
@@ -158,7 +166,7 @@ async def test_sqlite_failing_job_rolls_back_alone_inside_its_group(lite):
 
 
 async def test_sqlite_close_finishes_queued_jobs(sqlite_url):
-    """Jobs queued before ``close`` are committed; the writer thread then ends."""
+    """Jobs queued before ``close`` are committed; the helper thread is then shut down."""
     lite = await raw_driver(sqlite_url)
     assert isinstance(lite, SqliteDriver)
     await lite.write([CREATE])
@@ -166,7 +174,9 @@ async def test_sqlite_close_finishes_queued_jobs(sqlite_url):
     await asyncio.sleep(0)
     await lite.close()
     await asyncio.gather(*pending)
-    assert not lite._thread.is_alive()
+    assert lite._idle.is_set()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        lite._waits.submit(print)
     reopened = SqliteDriver(lite.path)
     try:
         assert len(await keys(reopened)) == 20

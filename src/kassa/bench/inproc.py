@@ -6,7 +6,7 @@ own ASGI app (``create_app``, as ``kassa serve`` builds it: fast path, validatio
 idempotency, metrics, the JSON log line) and the bare-minimum app (``bench/bare.py``) are
 called in this process, each with the same pre-signed requests, 32 at a time on uvloop, and
 what is reported is the CPU each spent per request — this process's (``getrusage``: the
-event loop and, on SQLite, the writer thread) and that of the PostgreSQL backends serving
+event loop and, on SQLite, the commit helper thread) and that of the PostgreSQL backends serving
 its database (``/proc``; the server is on this machine). No HTTP parsing, no sockets to a
 client: what is left is what the two apps do differently. The loads alternate in rounds, so
 both meet the same machine.

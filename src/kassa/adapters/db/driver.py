@@ -45,7 +45,7 @@ class Result:
 
 
 class Driver(Protocol):
-    """A database connection strategy (SQLite writer thread, asyncpg pool)."""
+    """A database connection strategy (SQLite group commit, asyncpg pool)."""
 
     dialect: str
 

@@ -1,23 +1,29 @@
-"""SQLite driver: stdlib sqlite3, WAL, one writer thread with group commit.
+"""SQLite driver: stdlib sqlite3, WAL, group commit run from the event loop.
 
-Each write batch is one job on the writer thread, wrapped in a SAVEPOINT so a failing job rolls
-back alone; the thread drains up to ``MAX_GROUP`` jobs, issues one COMMIT (synchronous=FULL)
-and only then resolves the callers' futures. Reads use a separate query-only connection.
+Writes queue up while a group is being committed. A drain, running on the loop of the write
+that found no drain, takes the write lock (``BEGIN IMMEDIATE``) on a helper thread, runs every
+queued job's statements on the loop itself, each in a SAVEPOINT so a failing job rolls back
+alone, and commits (synchronous=FULL: the WAL is fsynced) on the helper thread again; only
+then are the callers' futures resolved. Only the two calls that can wait (for another
+process's lock, for the disk) leave the loop, so a group costs two thread hand-offs instead
+of one GIL hand-over per statement (``docs/decisions.md``). Reads use a separate query-only
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from kassa.adapters.db.driver import Result, Row, Stmt
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
+    from concurrent.futures import Future
 
 MAX_GROUP = 256
 _Job = tuple["Sequence[Stmt]", asyncio.AbstractEventLoop, "asyncio.Future[list[Result]]"]
@@ -58,12 +64,12 @@ def _settle(fut: asyncio.Future[list[Result]], value: list[Result] | BaseExcepti
 
 
 class SqliteDriver:
-    """A SQLite database file behind one writer thread."""
+    """A SQLite database file, written in groups, one transaction per group."""
 
     dialect = "sqlite"
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 30_000) -> None:
-        """Open the database (which must already be migrated) and start the writer.
+        """Open the database (which must already be migrated).
 
         A write waiting longer than ``busy_timeout_ms`` for another process's lock fails
         (``database is locked``) and its group is rolled back.
@@ -71,43 +77,78 @@ class SqliteDriver:
         self.path = path
         self._reader = _connect(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
         self._writer = _connect(path, readonly=False, busy_timeout_ms=busy_timeout_ms)
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="kassa-sqlite-writer", daemon=True)
-        self._thread.start()
+        self._waits = ThreadPoolExecutor(1, thread_name_prefix="kassa-sqlite-commit")
+        self._lock = threading.Lock()  # guards the queue and the drain flag (any loop, thread)
+        self._queue: list[_Job] = []
+        self._idle = threading.Event()  # set while no drain runs
+        self._idle.set()
+        self._drains: set[asyncio.Task[None]] = set()  # referenced until done
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Read on the query-only connection (WAL readers never wait for the writer)."""
         return self._reader.execute(sql, tuple(params)).fetchall()
 
     async def write(self, stmts: Sequence[Stmt]) -> list[Result]:
-        """Queue the batch for the writer and wait until its group has committed."""
+        """Queue the batch and wait until its group has committed."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[list[Result]] = loop.create_future()
-        self._jobs.put((stmts, loop, fut))
+        with self._lock:
+            self._queue.append((stmts, loop, fut))
+            start = self._idle.is_set()
+            self._idle.clear()
+        if start:
+            self._drains.add(task := loop.create_task(self._drain()))
+            task.add_done_callback(self._drains.discard)
         return await fut
 
-    def _loop(self) -> None:
-        conn = self._writer
-        while True:
-            first = self._jobs.get()
-            if first is None:
-                return
-            group = [first]
-            while len(group) < MAX_GROUP:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)
-                    break
-                group.append(nxt)
-            self._commit_group(conn, group)
+    async def _drain(self) -> None:
+        """Commit queued groups until the queue is empty.
 
-    def _commit_group(self, conn: sqlite3.Connection, group: list[_Job]) -> None:
+        Cancelled (its loop is shutting down), it finishes the queued work blocking, so no
+        caller, whichever its loop, is left without an answer and no transaction stays open.
+        """
+        blocking = False
+
+        async def wait_for(sql: str) -> None:
+            nonlocal blocking
+            if blocking:
+                self._writer.execute(sql)
+                return
+            done: Future[sqlite3.Cursor] = self._waits.submit(self._writer.execute, sql)
+            try:
+                await asyncio.wrap_future(done)
+            except asyncio.CancelledError:
+                blocking = True
+                done.result()
+
+        try:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._idle.set()
+                        break
+                await self._commit_group(wait_for)
+        except BaseException:
+            with self._lock:
+                self._idle.set()
+            raise
+        if blocking:
+            raise asyncio.CancelledError
+
+    async def _commit_group(self, wait_for: Callable[[str], Awaitable[None]]) -> None:
+        conn = self._writer
+        group: list[_Job] = []
         outcomes: list[list[Result] | BaseException] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            await wait_for("BEGIN IMMEDIATE")
+        except Exception as exc:  # noqa: BLE001 - no lock: this group fails, whoever is in it
+            with self._lock:
+                group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            self._resolve(group, [exc] * len(group))
+            return
+        with self._lock:  # taken once the lock is held: writes queued meanwhile join in
+            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+        try:
             for stmts, _loop, _fut in group:
                 conn.execute("SAVEPOINT job")
                 try:
@@ -116,18 +157,26 @@ class SqliteDriver:
                     conn.execute("ROLLBACK TO job")
                     outcomes.append(exc)
                 conn.execute("RELEASE job")
-            conn.execute("COMMIT")
+            await wait_for("COMMIT")
         except Exception as exc:  # noqa: BLE001 - the whole group failed: tell every caller
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             outcomes = [exc] * len(group)
+        self._resolve(group, outcomes)
+
+    @staticmethod
+    def _resolve(group: list[_Job], outcomes: Sequence[list[Result] | BaseException]) -> None:
+        here = asyncio.get_running_loop()
         for (_stmts, loop, fut), outcome in zip(group, outcomes, strict=True):
+            if loop is here:
+                _settle(fut, outcome)
+                continue
             with contextlib.suppress(RuntimeError):  # the caller's loop has closed
                 loop.call_soon_threadsafe(_settle, fut, outcome)
 
     async def close(self) -> None:
-        """Stop the writer after the queued jobs and close both connections."""
-        self._jobs.put(None)
-        await asyncio.to_thread(self._thread.join)
+        """Wait for the queued writes to commit, then close both connections."""
+        await asyncio.to_thread(self._idle.wait)
+        self._waits.shutdown()
         self._writer.close()
         self._reader.close()

@@ -1,0 +1,185 @@
+"""SQLite's group commit from the event loop (``adapters/db/sqlite.py``).
+
+The statements of a group run on the loop that drains the queue; the two calls that can wait,
+``BEGIN IMMEDIATE`` for another process's write lock and ``COMMIT`` for the disk, run on a
+helper thread. These tests hold the write lock from a second connection (as a ``kassa worker``
+process would) to show that a wait never blocks the loop, that a lock held too long fails only
+its group, and that writes from several loops, or a drain cancelled by its loop's shutdown,
+still get every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from kassa.adapters.db.driver import Stmt
+from kassa.adapters.db.sqlite import SqliteDriver
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+CREATE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+
+
+def insert(key: str) -> Stmt:
+    """One row into the scratch table."""
+    return Stmt("INSERT INTO scratch (k, v) VALUES (?, 1)", (key,))
+
+
+async def keys(driver: SqliteDriver) -> list[str]:
+    """The scratch table's keys, sorted."""
+    return [str(row[0]) for row in await driver.fetch("SELECT k FROM scratch ORDER BY k")]
+
+
+@pytest.fixture
+def path(tmp_path) -> str:
+    """A fresh database file."""
+    return str(tmp_path / "group.sqlite3")
+
+
+@pytest.fixture
+async def lite(path: str) -> AsyncIterator[SqliteDriver]:
+    """A driver with a scratch table."""
+    opened = SqliteDriver(path)
+    await opened.write([CREATE])
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def holder(path: str) -> Iterator[sqlite3.Connection]:
+    """A second connection, as another process's would be.
+
+    ``BEGIN IMMEDIATE`` on it holds the write lock.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
+def release_later(conn: sqlite3.Connection, seconds: float) -> threading.Timer:
+    """Commit ``conn``'s transaction (releasing the write lock) from a timer thread."""
+    timer = threading.Timer(seconds, conn.execute, ("COMMIT",))
+    timer.start()
+    return timer
+
+
+async def test_waiting_for_another_process_lock_leaves_the_loop_free(lite, holder):
+    """While another connection holds the write lock, the loop keeps serving other work."""
+    holder.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.ensure_future(tick())
+    timer = release_later(holder, 0.4)
+    try:
+        await asyncio.wait_for(lite.write([insert("a")]), 10)
+    finally:
+        ticker.cancel()
+        timer.join()
+    assert ticks >= 10, f"the loop ran {ticks} times in 0.4 s of waiting for the lock"
+    assert await keys(lite) == ["a"]
+
+
+async def test_a_lock_held_too_long_fails_only_its_group(path, holder):
+    """A write that cannot get the lock within the busy timeout fails; the next one lands."""
+    lite = SqliteDriver(path, busy_timeout_ms=100)
+    try:
+        await lite.write([CREATE])
+        holder.execute("BEGIN IMMEDIATE")
+        timer = release_later(holder, 0.6)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await asyncio.wait_for(lite.write([insert("a")]), 10)
+        timer.join()
+        await asyncio.wait_for(lite.write([insert("b")]), 10)
+        assert await keys(lite) == ["b"]
+        assert not lite._writer.in_transaction
+    finally:
+        await lite.close()
+
+
+def _write_in_own_loop(lite: SqliteDriver, prefix: str, count: int, start: threading.Barrier):
+    async def run() -> None:
+        start.wait()
+        await asyncio.gather(*(lite.write([insert(f"{prefix}{i:03d}")]) for i in range(count)))
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
+async def test_writes_from_two_loops_all_commit(lite, monkeypatch):
+    """Two threads with their own loops write at once; every row lands once.
+
+    A drain answers the other loop's writes too: that is seen, or the test fails.
+    """
+    crossed: list[bool] = []
+    resolve = SqliteDriver._resolve
+
+    def spy(group, outcomes) -> None:
+        here = asyncio.get_running_loop()
+        crossed.append(any(loop is not here for _stmts, loop, _fut in group))
+        resolve(group, outcomes)
+
+    monkeypatch.setattr(SqliteDriver, "_resolve", staticmethod(spy))
+    for attempt in range(20):
+        start = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=_write_in_own_loop, args=(lite, f"{attempt}{side}", 100, start))
+            for side in "xy"
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 30)
+        assert not any(t.is_alive() for t in threads)
+        if any(crossed):
+            break
+    assert any(crossed), "no group ever held another loop's write"
+    assert len(await keys(lite)) == 200 * (attempt + 1)
+
+
+async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
+    """A drain cancelled while it waits for the lock still answers every write.
+
+    Cancelled as by its loop's shutdown, it finishes the queued work, another loop's write
+    included, and leaves no transaction open.
+    """
+    holder.execute("BEGIN IMMEDIATE")
+    mine = asyncio.ensure_future(lite.write([insert("mine")]))
+    await asyncio.sleep(0.05)  # the drain is waiting for the lock on the helper thread
+    [drain] = lite._drains
+    other = threading.Thread(
+        target=_write_in_own_loop, args=(lite, "other", 1, threading.Barrier(1))
+    )
+    other.start()
+    deadline = time.monotonic() + 5
+    while len(lite._queue) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert len(lite._queue) == 2
+    timer = release_later(holder, 0.3)
+    drain.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await drain
+    timer.join()
+    other.join(10)
+    assert not other.is_alive(), "the other loop's write was never answered"
+    assert (await mine) is not None
+    assert await keys(lite) == ["mine", "other000"]
+    assert not lite._writer.in_transaction
+    assert lite._idle.is_set()
