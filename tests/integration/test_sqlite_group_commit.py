@@ -183,3 +183,21 @@ async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
     assert await keys(lite) == ["mine", "other000"]
     assert not lite._writer.in_transaction
     assert lite._idle.is_set()
+
+
+async def test_a_drain_cancelled_before_it_ran_still_commits(lite):
+    """A drain cancelled before its first step (its loop closing) never ran its body.
+
+    It still owns the writer, so the queued write is committed once it is done and the next
+    write starts a drain of its own.
+    """
+    pending = asyncio.ensure_future(lite.write([insert("queued")]))
+    await asyncio.sleep(0)  # the write has queued and scheduled its drain, not yet run
+    [drain] = lite._drains
+    drain.cancel()
+    await asyncio.wait_for(pending, 10)
+    assert drain.cancelled()
+    assert lite._idle.is_set()
+    await asyncio.wait_for(lite.write([insert("next")]), 10)
+    assert await keys(lite) == ["next", "queued"]
+    assert not lite._writer.in_transaction

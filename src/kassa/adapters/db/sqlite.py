@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -78,9 +79,10 @@ class SqliteDriver:
         self._reader = _connect(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
         self._writer = _connect(path, readonly=False, busy_timeout_ms=busy_timeout_ms)
         self._waits = ThreadPoolExecutor(1, thread_name_prefix="kassa-sqlite-commit")
-        self._lock = threading.Lock()  # guards the queue and the drain flag (any loop, thread)
+        self._lock = threading.Lock()  # guards the queue and the owner (any loop, any thread)
         self._queue: list[_Job] = []
-        self._idle = threading.Event()  # set while no drain runs
+        self._owner: object | None = None  # the running drain's token: one drain at a time
+        self._idle = threading.Event()  # set while no drain owns the writer
         self._idle.set()
         self._drains: set[asyncio.Task[None]] = set()  # referenced until done
 
@@ -92,48 +94,70 @@ class SqliteDriver:
         """Queue the batch and wait until its group has committed."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[list[Result]] = loop.create_future()
+        token = None
         with self._lock:
             self._queue.append((stmts, loop, fut))
-            start = self._idle.is_set()
-            self._idle.clear()
-        if start:
-            self._drains.add(task := loop.create_task(self._drain()))
-            task.add_done_callback(self._drains.discard)
+            if self._owner is None:
+                self._owner = token = object()
+                self._idle.clear()
+        if token is not None:
+            self._drains.add(task := loop.create_task(self._drain(token)))
+            task.add_done_callback(functools.partial(self._drained, token))
         return await fut
 
-    async def _drain(self) -> None:
-        """Commit queued groups until the queue is empty.
+    def _drained(self, token: object, task: asyncio.Task[None]) -> None:
+        """Once a drain is done: if it never ran, finish the queued work here.
 
-        Cancelled (its loop is shutting down), it finishes the queued work blocking, so no
-        caller, whichever its loop, is left without an answer and no transaction stays open.
+        A drain cancelled before its first step (its loop closing) still owns the writer; the
+        queued work is finished here, blocking, so no caller is left without an answer.
         """
-        blocking = False
+        self._drains.discard(task)
+        with self._lock:
+            unfinished = self._owner is token
+        if unfinished:
+            with contextlib.suppress(StopIteration):  # it never waits: one step runs it all
+                self._drain(token, blocking=True).send(None)
+
+    async def _drain(self, token: object, *, blocking: bool = False) -> None:
+        """Commit queued groups until the queue is empty, then give up the writer.
+
+        Cancelled while it waits (its loop shutting down), it finishes the queued work
+        blocking, so no caller, whichever its loop, is left without an answer and no
+        transaction stays open.
+        """
+        cancelled = False
 
         async def wait_for(sql: str) -> None:
-            nonlocal blocking
-            if blocking:
+            nonlocal cancelled
+            if blocking or cancelled:
                 self._writer.execute(sql)
                 return
             done: Future[sqlite3.Cursor] = self._waits.submit(self._writer.execute, sql)
             try:
                 await asyncio.wrap_future(done)
             except asyncio.CancelledError:
-                blocking = True
+                cancelled = True
                 done.result()
 
         try:
             while True:
-                with self._lock:
+                with self._lock:  # found empty and given up at once: no write slips between
                     if not self._queue:
-                        self._idle.set()
+                        self._release(token)
                         break
                 await self._commit_group(wait_for)
         except BaseException:
             with self._lock:
-                self._idle.set()
+                self._release(token)
             raise
-        if blocking:
+        if cancelled:
             raise asyncio.CancelledError
+
+    def _release(self, token: object) -> None:
+        """Give up the writer (under ``_lock``), if ``token``'s drain still holds it."""
+        if self._owner is token:
+            self._owner = None
+            self._idle.set()
 
     async def _commit_group(self, wait_for: Callable[[str], Awaitable[None]]) -> None:
         conn = self._writer
