@@ -161,17 +161,17 @@ class SqliteDriver:
 
     async def _commit_group(self, wait_for: Callable[[str], Awaitable[None]]) -> None:
         conn = self._writer
-        group: list[_Job] = []
         outcomes: list[list[Result] | BaseException] = []
+        failed: Exception | None = None
         try:
             await wait_for("BEGIN IMMEDIATE")
         except Exception as exc:  # noqa: BLE001 - no lock: this group fails, whoever is in it
-            with self._lock:
-                group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-            self._resolve(group, [exc] * len(group))
-            return
-        with self._lock:  # taken once the lock is held: writes queued meanwhile join in
+            failed = exc
+        with self._lock:  # taken once the lock is waited for: writes queued meanwhile join in
             group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+        if failed is not None:
+            self._resolve(group, [failed] * len(group))
+            return
         try:
             for stmts, _loop, _fut in group:
                 conn.execute("SAVEPOINT job")
