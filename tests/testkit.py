@@ -20,6 +20,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.postgres import PostgresDriver
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.keys import generate_private_key, public_pem
@@ -228,6 +229,19 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
     assert data["error"]["code"] == code, data
     assert "Traceback" not in response.text
     return str(data["error"]["description"])
+
+
+SCRATCH_TABLE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+
+
+def scratch_insert(key: str, value: int = 1) -> Stmt:
+    """One row into the driver tests' scratch table."""
+    return Stmt("INSERT INTO scratch (k, v) VALUES (?, ?)", (key, value))
+
+
+async def scratch_keys(driver: Driver) -> list[str]:
+    """The scratch table's keys, sorted."""
+    return [str(row[0]) for row in await driver.fetch("SELECT k FROM scratch ORDER BY k")]
 
 
 async def raw_driver(database_url: str) -> Driver:

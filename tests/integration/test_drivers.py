@@ -19,30 +19,18 @@ from kassa.adapters.db.postgres import PostgresDriver, to_dollar
 from kassa.adapters.db.sqlite import SqliteDriver
 from kassa.adapters.db.unit_of_work import balance_statements
 from kassa.domain.errors import ConcurrentUpdate, InternalError
-from testkit import raw_driver
-
-CREATE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
-
-
-def insert(key: str, value: int = 1) -> Stmt:
-    """One row into the scratch table."""
-    return Stmt("INSERT INTO scratch (k, v) VALUES (?, ?)", (key, value))
+from testkit import SCRATCH_TABLE, raw_driver, scratch_insert, scratch_keys
 
 
 @pytest.fixture
 async def driver(database_url: str):
     """A raw driver on the test's database, with an empty scratch table."""
     opened = await raw_driver(database_url)
-    await opened.write([CREATE])
+    await opened.write([SCRATCH_TABLE])
     try:
         yield opened
     finally:
         await opened.close()
-
-
-async def keys(driver) -> list[str]:
-    """The scratch table's keys, sorted."""
-    return [str(row[0]) for row in await driver.fetch("SELECT k FROM scratch ORDER BY k")]
 
 
 # --- both drivers --------------------------------------------------------------------------
@@ -51,26 +39,26 @@ async def keys(driver) -> list[str]:
 async def test_a_batch_commits_all_its_statements(driver):
     """Several statements in one ``write`` all land, and their row counts are reported."""
     results = await driver.write(
-        [insert("a"), insert("b"), Stmt("UPDATE scratch SET v = v + 1", ())]
+        [scratch_insert("a"), scratch_insert("b"), Stmt("UPDATE scratch SET v = v + 1", ())]
     )
     assert [r.rowcount for r in results] == [1, 1, 2]
-    assert await keys(driver) == ["a", "b"]
+    assert await scratch_keys(driver) == ["a", "b"]
 
 
 async def test_a_failing_statement_rolls_the_whole_batch_back(driver):
     """A constraint violation in the second statement undoes the first."""
-    await driver.write([insert("a")])
+    await driver.write([scratch_insert("a")])
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        await driver.write([insert("b"), insert("a")])
-    assert await keys(driver) == ["a"]
+        await driver.write([scratch_insert("b"), scratch_insert("a")])
+    assert await scratch_keys(driver) == ["a"]
 
 
 async def test_row_count_mismatch_raises_and_rolls_back(driver):
     """``Stmt(expect=1)`` touching no row raises ConcurrentUpdate; the batch leaves no trace."""
     stale = Stmt("UPDATE scratch SET v = 2 WHERE k = ?", ("missing",), expect=1)
     with pytest.raises(ConcurrentUpdate):
-        await driver.write([insert("a"), stale])
-    assert await keys(driver) == []
+        await driver.write([scratch_insert("a"), stale])
+    assert await scratch_keys(driver) == []
 
 
 async def test_returning_rows_come_back(driver):
@@ -83,8 +71,8 @@ async def test_returning_rows_come_back(driver):
 
 async def test_concurrent_writers_all_land(driver):
     """200 concurrent single-row writes from one event loop: every row is there once."""
-    await asyncio.gather(*(driver.write([insert(f"k{i:03d}", i)]) for i in range(200)))
-    assert await keys(driver) == [f"k{i:03d}" for i in range(200)]
+    await asyncio.gather(*(driver.write([scratch_insert(f"k{i:03d}", i)]) for i in range(200)))
+    assert await scratch_keys(driver) == [f"k{i:03d}" for i in range(200)]
 
 
 def test_placeholders_are_rewritten_for_asyncpg():
@@ -100,7 +88,7 @@ async def lite(sqlite_url: str):
     """A SQLite driver with a scratch table."""
     opened = await raw_driver(sqlite_url)
     assert isinstance(opened, SqliteDriver)
-    await opened.write([CREATE])
+    await opened.write([SCRATCH_TABLE])
     try:
         yield opened
     finally:
@@ -117,7 +105,7 @@ async def test_sqlite_reads_are_query_only(lite):
     """The read connection refuses writes: only the writer connection changes the database."""
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await lite.fetch("INSERT INTO scratch (k, v) VALUES ('x', 1)")
-    assert await keys(lite) == []
+    assert await scratch_keys(lite) == []
 
 
 async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
@@ -129,7 +117,7 @@ async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
     seen: list[tuple[str, str]] = []
     lite._writer.set_trace_callback(lambda sql: seen.append((sql, threading.current_thread().name)))
     try:
-        await asyncio.gather(*(lite.write([insert(f"k{i:03d}")]) for i in range(100)))
+        await asyncio.gather(*(lite.write([scratch_insert(f"k{i:03d}")]) for i in range(100)))
     finally:
         lite._writer.set_trace_callback(None)
     statements = [sql for sql, _ in seen]
@@ -141,19 +129,19 @@ async def test_sqlite_groups_concurrent_jobs_into_few_commits(lite):
     assert len(waits) == 1
     assert waits.pop().startswith("kassa-sqlite-commit")
     assert {name for sql, name in seen if sql not in {"BEGIN IMMEDIATE", "COMMIT"}} == {loop_thread}
-    assert len(await keys(lite)) == 100
+    assert len(await scratch_keys(lite)) == 100
 
 
 async def test_sqlite_failing_job_rolls_back_alone_inside_its_group(lite):
     """In one group, a failing job's SAVEPOINT is rolled back; its neighbours still commit."""
-    await lite.write([insert("taken")])
+    await lite.write([scratch_insert("taken")])
     seen: list[str] = []
     lite._writer.set_trace_callback(seen.append)
     try:
         outcomes = await asyncio.gather(
-            lite.write([insert("a")]),
-            lite.write([insert("b"), insert("taken")]),
-            lite.write([insert("c")]),
+            lite.write([scratch_insert("a")]),
+            lite.write([scratch_insert("b"), scratch_insert("taken")]),
+            lite.write([scratch_insert("c")]),
             return_exceptions=True,
         )
     finally:
@@ -162,15 +150,15 @@ async def test_sqlite_failing_job_rolls_back_alone_inside_its_group(lite):
     assert not isinstance(outcomes[0], BaseException)
     assert not isinstance(outcomes[2], BaseException)
     assert "ROLLBACK TO job" in seen
-    assert await keys(lite) == ["a", "c", "taken"]
+    assert await scratch_keys(lite) == ["a", "c", "taken"]
 
 
 async def test_sqlite_close_finishes_queued_jobs(sqlite_url):
     """Jobs queued before ``close`` are committed; the helper thread is then shut down."""
     lite = await raw_driver(sqlite_url)
     assert isinstance(lite, SqliteDriver)
-    await lite.write([CREATE])
-    pending = [asyncio.ensure_future(lite.write([insert(f"k{i}")])) for i in range(20)]
+    await lite.write([SCRATCH_TABLE])
+    pending = [asyncio.ensure_future(lite.write([scratch_insert(f"k{i}")])) for i in range(20)]
     await asyncio.sleep(0)
     await lite.close()
     await asyncio.gather(*pending)
@@ -179,7 +167,7 @@ async def test_sqlite_close_finishes_queued_jobs(sqlite_url):
         lite._waits.submit(print)
     reopened = SqliteDriver(lite.path)
     try:
-        assert len(await keys(reopened)) == 20
+        assert len(await scratch_keys(reopened)) == 20
     finally:
         await reopened.close()
 
@@ -204,7 +192,7 @@ async def pg(pg_url: str):
     opened = await raw_driver(pg_url)
     await opened.write(
         [
-            CREATE,
+            SCRATCH_TABLE,
             Stmt("CREATE TABLE parent (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"),
             Stmt("CREATE TABLE child (k TEXT PRIMARY KEY, parent TEXT REFERENCES parent (k))"),
         ]
@@ -274,11 +262,11 @@ async def test_a_captures_two_balance_rows_run_as_one_statement_and_stay_guarded
         moves = {("p", "holds", "usd"): -amount, ("p", "merchant_balance", "usd"): amount}
         return balance_statements(moves)
 
-    await pg.write([insert("first"), *capture(60)])
+    await pg.write([scratch_insert("first"), *capture(60)])
     assert merged == [3]
     with pytest.raises(InternalError, match="holds"):  # 40 left: the guard refuses 41
-        await pg.write([insert("second"), *capture(41)])
+        await pg.write([scratch_insert("second"), *capture(41)])
     assert merged == [3, 3]
-    assert await keys(pg) == ["first"]
+    assert await scratch_keys(pg) == ["first"]
     rows = "SELECT account, amount FROM balances ORDER BY account"
     assert await pg.fetch(rows) == [("holds", 40), ("merchant_balance", 60)]

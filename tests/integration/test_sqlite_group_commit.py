@@ -18,23 +18,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kassa.adapters.db.driver import Stmt
 from kassa.adapters.db.sqlite import SqliteDriver
+from testkit import SCRATCH_TABLE, scratch_insert, scratch_keys
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
-
-CREATE = Stmt("CREATE TABLE scratch (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
-
-
-def insert(key: str) -> Stmt:
-    """One row into the scratch table."""
-    return Stmt("INSERT INTO scratch (k, v) VALUES (?, 1)", (key,))
-
-
-async def keys(driver: SqliteDriver) -> list[str]:
-    """The scratch table's keys, sorted."""
-    return [str(row[0]) for row in await driver.fetch("SELECT k FROM scratch ORDER BY k")]
 
 
 @pytest.fixture
@@ -47,7 +35,7 @@ def path(tmp_path) -> str:
 async def lite(path: str) -> AsyncIterator[SqliteDriver]:
     """A driver with a scratch table."""
     opened = SqliteDriver(path)
-    await opened.write([CREATE])
+    await opened.write([SCRATCH_TABLE])
     try:
         yield opened
     finally:
@@ -90,26 +78,26 @@ async def test_waiting_for_another_process_lock_leaves_the_loop_free(lite, holde
     ticker = asyncio.ensure_future(tick())
     timer = release_later(holder, 0.4)
     try:
-        await asyncio.wait_for(lite.write([insert("a")]), 10)
+        await asyncio.wait_for(lite.write([scratch_insert("a")]), 10)
     finally:
         ticker.cancel()
         timer.join()
     assert ticks >= 10, f"the loop ran {ticks} times in 0.4 s of waiting for the lock"
-    assert await keys(lite) == ["a"]
+    assert await scratch_keys(lite) == ["a"]
 
 
 async def test_a_lock_held_too_long_fails_only_its_group(path, holder):
     """A write that cannot get the lock within the busy timeout fails; the next one lands."""
     lite = SqliteDriver(path, busy_timeout_ms=100)
     try:
-        await lite.write([CREATE])
+        await lite.write([SCRATCH_TABLE])
         holder.execute("BEGIN IMMEDIATE")
         timer = release_later(holder, 0.6)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await asyncio.wait_for(lite.write([insert("a")]), 10)
+            await asyncio.wait_for(lite.write([scratch_insert("a")]), 10)
         timer.join()
-        await asyncio.wait_for(lite.write([insert("b")]), 10)
-        assert await keys(lite) == ["b"]
+        await asyncio.wait_for(lite.write([scratch_insert("b")]), 10)
+        assert await scratch_keys(lite) == ["b"]
         assert not lite._writer.in_transaction
     finally:
         await lite.close()
@@ -118,7 +106,9 @@ async def test_a_lock_held_too_long_fails_only_its_group(path, holder):
 def _write_in_own_loop(lite: SqliteDriver, prefix: str, count: int, start: threading.Barrier):
     async def run() -> None:
         start.wait()
-        await asyncio.gather(*(lite.write([insert(f"{prefix}{i:03d}")]) for i in range(count)))
+        await asyncio.gather(
+            *(lite.write([scratch_insert(f"{prefix}{i:03d}")]) for i in range(count))
+        )
 
     asyncio.run(asyncio.wait_for(run(), 20))
 
@@ -151,7 +141,7 @@ async def test_writes_from_two_loops_all_commit(lite, monkeypatch):
         if any(crossed):
             break
     assert any(crossed), "no group ever held another loop's write"
-    assert len(await keys(lite)) == 200 * (attempt + 1)
+    assert len(await scratch_keys(lite)) == 200 * (attempt + 1)
 
 
 async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
@@ -161,7 +151,7 @@ async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
     included, and leaves no transaction open.
     """
     holder.execute("BEGIN IMMEDIATE")
-    mine = asyncio.ensure_future(lite.write([insert("mine")]))
+    mine = asyncio.ensure_future(lite.write([scratch_insert("mine")]))
     await asyncio.sleep(0.05)  # the drain is waiting for the lock on the helper thread
     [drain] = lite._drains
     other = threading.Thread(
@@ -180,7 +170,7 @@ async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
     other.join(10)
     assert not other.is_alive(), "the other loop's write was never answered"
     assert (await mine) is not None
-    assert await keys(lite) == ["mine", "other000"]
+    assert await scratch_keys(lite) == ["mine", "other000"]
     assert not lite._writer.in_transaction
     assert lite._idle.is_set()
 
@@ -191,13 +181,13 @@ async def test_a_drain_cancelled_before_it_ran_still_commits(lite):
     It still owns the writer, so the queued write is committed once it is done and the next
     write starts a drain of its own.
     """
-    pending = asyncio.ensure_future(lite.write([insert("queued")]))
+    pending = asyncio.ensure_future(lite.write([scratch_insert("queued")]))
     await asyncio.sleep(0)  # the write has queued and scheduled its drain, not yet run
     [drain] = lite._drains
     drain.cancel()
     await asyncio.wait_for(pending, 10)
     assert drain.cancelled()
     assert lite._idle.is_set()
-    await asyncio.wait_for(lite.write([insert("next")]), 10)
-    assert await keys(lite) == ["next", "queued"]
+    await asyncio.wait_for(lite.write([scratch_insert("next")]), 10)
+    assert await scratch_keys(lite) == ["next", "queued"]
     assert not lite._writer.in_transaction
