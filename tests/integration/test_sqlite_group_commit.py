@@ -191,3 +191,30 @@ async def test_a_drain_cancelled_before_it_ran_still_commits(lite):
     await asyncio.wait_for(lite.write([scratch_insert("next")]), 10)
     assert await scratch_keys(lite) == ["next", "queued"]
     assert not lite._writer.in_transaction
+
+
+async def test_a_drain_cancelled_before_its_lock_call_started_still_commits(lite):
+    """A drain cancelled while its ``BEGIN IMMEDIATE`` is still queued for the helper thread.
+
+    The cancellation also cancels that queued call, so it never runs there; the drain runs it
+    itself, commits the group and every caller gets its answer, not a cancellation.
+    """
+    busy = threading.Event()
+    blocker = lite._waits.submit(busy.wait, 10)  # the helper thread is taken
+    try:
+        pending = asyncio.ensure_future(lite.write([scratch_insert("queued")]))
+        deadline = time.monotonic() + 5
+        while not lite._drains and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the drain waits for its BEGIN, queued behind the blocker
+        [drain] = lite._drains
+        drain.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await drain
+        assert (await asyncio.wait_for(pending, 10)) is not None
+    finally:
+        busy.set()
+        blocker.result(10)
+    assert await scratch_keys(lite) == ["queued"]
+    assert not lite._writer.in_transaction
+    assert lite._idle.is_set()

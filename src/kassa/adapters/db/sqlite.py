@@ -123,7 +123,8 @@ class SqliteDriver:
 
         Cancelled while it waits (its loop shutting down), it finishes the queued work
         blocking, so no caller, whichever its loop, is left without an answer and no
-        transaction stays open.
+        transaction stays open; a call the cancellation took off the helper thread's queue
+        before it started is run here instead.
         """
         cancelled = False
 
@@ -137,7 +138,10 @@ class SqliteDriver:
                 await asyncio.wrap_future(done)
             except asyncio.CancelledError:
                 cancelled = True
-                done.result()
+                if done.cancel():  # still queued for the helper thread: it will never run
+                    self._writer.execute(sql)
+                else:
+                    done.result()
 
         try:
             while True:
