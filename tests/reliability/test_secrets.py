@@ -45,6 +45,12 @@ CARDS = [
     "4111111111111111",
     "5105105105105100",
 ]
+# Four-digit numbers a run prints by design, so a CVC equal to one would be a false leak.
+RESERVED_CVCS = (
+    {number[-4:] for number in CARDS}
+    | {f"{n}" for n in range(1000, 10_000, 10)}
+    | {f"{year}" for year in range(1900, 2101)}
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +97,14 @@ class Seen:
         self.flows = 0
 
     def cvc(self) -> str:
-        """A CVC not used before (4 digits: an unlikely run elsewhere)."""
+        """A CVC not used before that nothing else in a run can print as a whole number.
+
+        Four digits, none of: a card's ``last4`` (shown by design), a multiple of 10 (every
+        amount and balance of the run is one), a year (timestamps).
+        """
         while True:
             value = f"{secrets.randbelow(9000) + 1000}"
-            if value not in self.cvcs:
+            if value not in self.cvcs and value not in RESERVED_CVCS:
                 self.cvcs.append(value)
                 return value
 
@@ -203,7 +213,10 @@ def dump(rows: dict[str, list[tuple[Any, ...]]]) -> str:
 
 
 def leaks(text: str, seen: Seen) -> list[str]:
-    """Card numbers (or 12 of their digits in a row) and quoted CVCs found in ``text``."""
+    """Card numbers (or 12 of their digits in a row) and CVCs found in ``text``.
+
+    A CVC counts as a whole number: not part of a longer word or number, decimals included.
+    """
     found: list[str] = []
     digits = re.sub(r"(?<=\d)[ -](?=\d)", "", text)
     for number in CARDS:
@@ -214,7 +227,7 @@ def leaks(text: str, seen: Seen) -> list[str]:
     found += [
         f"cvc {cvc}"
         for cvc in seen.cvcs
-        if re.search(rf"(?<![0-9A-Za-z]){cvc}(?![0-9A-Za-z])", text)
+        if re.search(rf"(?<![0-9A-Za-z.]){cvc}(?![0-9A-Za-z.])", text)
     ]
     return found
 
