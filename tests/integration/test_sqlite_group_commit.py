@@ -1,11 +1,12 @@
 """SQLite's group commit from the event loop (``adapters/db/sqlite.py``).
 
-The statements of a group run on the loop that drains the queue; the two calls that can wait,
-``BEGIN IMMEDIATE`` for another process's write lock and ``COMMIT`` for the disk, run on a
-helper thread. These tests hold the write lock from a second connection (as a ``kassa worker``
-process would) to show that a wait never blocks the loop, that a lock held too long fails only
-its group, and that writes from several loops, or a drain cancelled by its loop's shutdown,
-still get every answer.
+The statements of a group run on the loop that drains the queue. ``BEGIN IMMEDIATE`` runs there
+too and never waits inside SQLite: while another process holds the write lock the drain sleeps
+on the loop and tries again. ``COMMIT``, which waits for the disk, runs on a helper thread.
+These tests hold the write lock from a second connection (as a ``kassa worker`` process would)
+to show that a wait never blocks the loop, that a lock held too long fails only its group, and
+that writes from several loops, or a drain cancelled by its loop's shutdown, still get every
+answer.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ async def test_a_cancelled_drain_still_answers_every_queued_write(lite, holder):
     """
     holder.execute("BEGIN IMMEDIATE")
     mine = asyncio.ensure_future(lite.write([scratch_insert("mine")]))
-    await asyncio.sleep(0.05)  # the drain is waiting for the lock on the helper thread
+    await asyncio.sleep(0.05)  # the drain is waiting for the lock, sleeping between tries
     [drain] = lite._drains
     other = threading.Thread(
         target=_write_in_own_loop, args=(lite, "other", 1, threading.Barrier(1))
@@ -193,8 +194,8 @@ async def test_a_drain_cancelled_before_it_ran_still_commits(lite):
     assert not lite._writer.in_transaction
 
 
-async def test_a_drain_cancelled_before_its_lock_call_started_still_commits(lite):
-    """A drain cancelled while its ``BEGIN IMMEDIATE`` is still queued for the helper thread.
+async def test_a_drain_cancelled_before_its_commit_started_still_commits(lite):
+    """A drain cancelled while its ``COMMIT`` is still queued for the helper thread.
 
     The cancellation also cancels that queued call, so it never runs there; the drain runs it
     itself, commits the group and every caller gets its answer, not a cancellation.
@@ -206,7 +207,7 @@ async def test_a_drain_cancelled_before_its_lock_call_started_still_commits(lite
         deadline = time.monotonic() + 5
         while not lite._drains and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)  # the drain waits for its BEGIN, queued behind the blocker
+        await asyncio.sleep(0.05)  # the drain waits for its COMMIT, queued behind the blocker
         [drain] = lite._drains
         drain.cancel()
         with pytest.raises(asyncio.CancelledError):

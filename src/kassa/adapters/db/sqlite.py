@@ -1,13 +1,13 @@
 """SQLite driver: stdlib sqlite3, WAL, group commit run from the event loop.
 
 Writes queue up while a group is being committed. A drain, running on the loop of the write
-that found no drain, takes the write lock (``BEGIN IMMEDIATE``) on a helper thread, runs every
-queued job's statements on the loop itself, each in a SAVEPOINT so a failing job rolls back
-alone, and commits (synchronous=FULL: the WAL is fsynced) on the helper thread again; only
-then are the callers' futures resolved. Only the two calls that can wait (for another
-process's lock, for the disk) leave the loop, so a group costs two thread hand-offs instead
-of one GIL hand-over per statement (``docs/decisions.md``). Reads use a separate query-only
-connection.
+that found no drain, takes the write lock (``BEGIN IMMEDIATE``, which never waits inside
+SQLite: while another process holds the lock the drain sleeps on the loop and tries again),
+runs every queued job's statements on the loop, each in a SAVEPOINT so a failing job rolls
+back alone, and commits (synchronous=FULL: the WAL is fsynced) on a helper thread; only then
+are the callers' futures resolved. Only the fsync leaves the loop, so a group costs one thread
+hand-off instead of one GIL hand-over per statement (``docs/decisions.md``). Reads use a
+separate query-only connection.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from kassa.adapters.db.driver import Result, Row, Stmt
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Iterator, Sequence
     from concurrent.futures import Future
 
 MAX_GROUP = 256
+_FIRST_PAUSE, _LAST_PAUSE = 0.001, 0.05  # seconds between tries for another process's lock
 _Job = tuple["Sequence[Stmt]", asyncio.AbstractEventLoop, "asyncio.Future[list[Result]]"]
 
 
@@ -64,6 +66,78 @@ def _settle(fut: asyncio.Future[list[Result]], value: list[Result] | BaseExcepti
         fut.set_result(value)
 
 
+def _lock_pauses(writer: sqlite3.Connection, busy_timeout: float) -> Iterator[float]:
+    """Take the write lock; yield a pause each time another process holds it.
+
+    ``BEGIN IMMEDIATE`` either gets the lock at once or fails busy (the writer's own busy
+    timeout is 0), so the loop never waits inside SQLite; the caller sleeps each pause,
+    doubling up to 50 ms, until the lock is free or ``busy_timeout`` seconds have passed.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        else:
+            return
+        yield min(pause, max(0.0, deadline - time.monotonic()))
+        pause = min(pause * 2, _LAST_PAUSE)
+
+
+class _Waits:
+    """The two waits of a drain: for another process's write lock, and for the COMMIT.
+
+    On the loop the lock is waited for in ``asyncio.sleep`` pauses and the COMMIT on the
+    helper thread. A drain that never ran on its loop (``blocking``) or was cancelled while
+    it waited (its loop shutting down) waits blocking from then on; a COMMIT the cancellation
+    took off the helper thread's queue before it started is run here instead.
+    """
+
+    def __init__(
+        self,
+        writer: sqlite3.Connection,
+        helper: ThreadPoolExecutor,
+        busy_timeout: float,
+        *,
+        blocking: bool,
+    ) -> None:
+        self._writer = writer
+        self._helper = helper
+        self._busy_timeout = busy_timeout
+        self._blocking = blocking
+        self.cancelled = False
+
+    async def begin(self) -> None:
+        """``BEGIN IMMEDIATE``, pausing while another process holds the lock."""
+        for pause in _lock_pauses(self._writer, self._busy_timeout):
+            if self._blocking or self.cancelled:
+                time.sleep(pause)  # noqa: ASYNC251 - finishing blocking is the point here
+                continue
+            try:
+                await asyncio.sleep(pause)
+            except asyncio.CancelledError:
+                self.cancelled = True
+
+    async def commit(self) -> None:
+        """``COMMIT`` (the fsync) on the helper thread, or here once blocking."""
+        writer = self._writer
+        if self._blocking or self.cancelled:
+            writer.execute("COMMIT")
+            return
+        done: Future[sqlite3.Cursor] = self._helper.submit(writer.execute, "COMMIT")
+        try:
+            await asyncio.wrap_future(done)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            if done.cancel():  # still queued for the helper thread: it will never run
+                writer.execute("COMMIT")
+            else:
+                done.result()
+
+
 class SqliteDriver:
     """A SQLite database file, written in groups, one transaction per group."""
 
@@ -76,8 +150,10 @@ class SqliteDriver:
         (``database is locked``) and its group is rolled back.
         """
         self.path = path
+        self._busy_timeout = busy_timeout_ms / 1000
         self._reader = _connect(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
-        self._writer = _connect(path, readonly=False, busy_timeout_ms=busy_timeout_ms)
+        # The writer never waits inside SQLite: a busy lock is retried by the drain (``_begin``).
+        self._writer = _connect(path, readonly=False, busy_timeout_ms=0)
         self._waits = ThreadPoolExecutor(1, thread_name_prefix="kassa-sqlite-commit")
         self._lock = threading.Lock()  # guards the queue and the owner (any loop, any thread)
         self._queue: list[_Job] = []
@@ -122,39 +198,22 @@ class SqliteDriver:
         """Commit queued groups until the queue is empty, then give up the writer.
 
         Cancelled while it waits (its loop shutting down), it finishes the queued work
-        blocking, so no caller, whichever its loop, is left without an answer and no
-        transaction stays open; a call the cancellation took off the helper thread's queue
-        before it started is run here instead.
+        blocking (``_Waits``), so no caller, whichever its loop, is left without an answer and
+        no transaction stays open.
         """
-        cancelled = False
-
-        async def wait_for(sql: str) -> None:
-            nonlocal cancelled
-            if blocking or cancelled:
-                self._writer.execute(sql)
-                return
-            done: Future[sqlite3.Cursor] = self._waits.submit(self._writer.execute, sql)
-            try:
-                await asyncio.wrap_future(done)
-            except asyncio.CancelledError:
-                cancelled = True
-                if done.cancel():  # still queued for the helper thread: it will never run
-                    self._writer.execute(sql)
-                else:
-                    done.result()
-
+        waits = _Waits(self._writer, self._waits, self._busy_timeout, blocking=blocking)
         try:
             while True:
                 with self._lock:  # found empty and given up at once: no write slips between
                     if not self._queue:
                         self._release(token)
                         break
-                await self._commit_group(wait_for)
+                await self._commit_group(waits)
         except BaseException:
             with self._lock:
                 self._release(token)
             raise
-        if cancelled:
+        if waits.cancelled:
             raise asyncio.CancelledError
 
     def _release(self, token: object) -> None:
@@ -163,12 +222,12 @@ class SqliteDriver:
             self._owner = None
             self._idle.set()
 
-    async def _commit_group(self, wait_for: Callable[[str], Awaitable[None]]) -> None:
+    async def _commit_group(self, waits: _Waits) -> None:
         conn = self._writer
         outcomes: list[list[Result] | BaseException] = []
         failed: Exception | None = None
         try:
-            await wait_for("BEGIN IMMEDIATE")
+            await waits.begin()
         except Exception as exc:  # noqa: BLE001 - no lock: this group fails, whoever is in it
             failed = exc
         with self._lock:  # taken once the lock is waited for: writes queued meanwhile join in
@@ -185,7 +244,7 @@ class SqliteDriver:
                     conn.execute("ROLLBACK TO job")
                     outcomes.append(exc)
                 conn.execute("RELEASE job")
-            await wait_for("COMMIT")
+            await waits.commit()
         except Exception as exc:  # noqa: BLE001 - the whole group failed: tell every caller
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
