@@ -102,8 +102,9 @@ def create(bench: Bench) -> None:
     bench.server_pid = kassa_pid
     connections = max(bench.options.connections, int(bench.options.rate // 5))
     bench.report.notes.append(
-        f"fixed rate: wrk, {connections} connections each pausing "
-        f"{connections * 1000 / bench.options.rate:.0f} ms between requests (kassa achieved "
+        f"fixed rate: wrk, {connections} connections each pausing a random time (exponential, "
+        f"mean {connections * 1000 / bench.options.rate:.0f} ms: arrivals close to Poisson) "
+        "between requests (kassa achieved "
         f"{rated.rate:,.0f} req/s, the bare minimum {bare_rated.rate:,.0f}); a slow answer "
         "delays that connection's next request, so a stall shows as a lower achieved rate, "
         "not only as latency. The bare server's p99 at the same rate tells how much of the "

@@ -78,10 +78,20 @@ class WrkOptions:
 
 # Pacing for a fixed rate: wrk's ``delay()`` (ms before a connection's next request). A
 # closed loop with a pause, not an open loop: a stalled answer delays that connection's next
-# request, so the achieved rate is reported beside the latency.
+# request, so the achieved rate is reported beside the latency. Each pause is drawn from an
+# exponential distribution with the mean ``KASSA_WRK_DELAY_MS``, so the connections' sends
+# are independent and the arrivals close to Poisson at the set rate. Equal pauses (used until
+# 2026-12-07) kept the connections in phase: every connection sent at about the same moment,
+# a burst of one request per connection each pause (``docs/benchmarks/README.md``).
 PACED = """
+local mean = tonumber(os.getenv("KASSA_WRK_DELAY_MS"))
+local seeded = false
 function delay()
-  return tonumber(os.getenv("KASSA_WRK_DELAY_MS"))
+  if not seeded then
+    math.randomseed(os.time() * 100 + id)
+    seeded = true
+  end
+  return math.floor(-mean * math.log(1 - math.random()) + 0.5)
 end
 """
 
