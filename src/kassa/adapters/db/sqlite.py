@@ -152,7 +152,7 @@ class SqliteDriver:
         self.path = path
         self._busy_timeout = busy_timeout_ms / 1000
         self._reader = _connect(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
-        # The writer never waits inside SQLite: a busy lock is retried by the drain (``_begin``).
+        # The writer never waits inside SQLite: a busy lock is retried by ``_lock_pauses``.
         self._writer = _connect(path, readonly=False, busy_timeout_ms=0)
         self._waits = ThreadPoolExecutor(1, thread_name_prefix="kassa-sqlite-commit")
         self._lock = threading.Lock()  # guards the queue and the owner (any loop, any thread)
