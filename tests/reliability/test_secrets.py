@@ -226,7 +226,8 @@ def dump(rows: dict[str, list[tuple[Any, ...]]]) -> str:
 def leaks(text: str, seen: Seen) -> list[str]:
     """Card numbers (or 12 of their digits in a row) and CVCs found in ``text``.
 
-    A CVC counts as a whole number: not part of a longer word or number, decimals included.
+    A CVC counts as a whole number: not part of a longer word, number or decimal, nor of a
+    token (base64url ids and nonces join their parts with ``-`` and ``_``).
     """
     found: list[str] = []
     digits = re.sub(r"(?<=\d)[ -](?=\d)", "", text)
@@ -238,7 +239,7 @@ def leaks(text: str, seen: Seen) -> list[str]:
     found += [
         f"cvc {cvc}"
         for cvc in seen.cvcs
-        if re.search(rf"(?<![0-9A-Za-z.]){cvc}(?![0-9A-Za-z.])", text)
+        if re.search(rf"(?<![0-9A-Za-z._-]){cvc}(?![0-9A-Za-z._-])", text)
     ]
     return found
 
