@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 import kassa
 import reliability_tally
 from kassa.adapters.vault import AesVault
+from kassa.bench.procs import tree
 from kassa.domain.project import ProjectSettings
 from testkit import KassaServer, SignedClient, create_project, kassa_cli, table_rows, wait_for
 from widget_kit import card_form, field_errors, form_token
@@ -101,11 +102,12 @@ def card(number: str, cvc: str) -> dict[str, Any]:
 class Seen:
     """Everything that left kassa during the run."""
 
-    def __init__(self) -> None:
-        """Nothing yet."""
+    def __init__(self, reserved: set[str]) -> None:
+        """Nothing yet; ``reserved``: more numbers the run prints (the server's pids)."""
         self.texts: list[str] = []
         self.cvcs: list[str] = []
         self.flows = 0
+        self.reserved = RESERVED_CVCS | reserved
 
     def cvc(self) -> str:
         """A CVC not used before that nothing else in a run can print as a whole number.
@@ -115,7 +117,7 @@ class Seen:
         """
         while True:
             value = f"{secrets.randbelow(9000) + 1000}"
-            if value not in self.cvcs and value not in RESERVED_CVCS:
+            if value not in self.cvcs and value not in self.reserved:
                 self.cvcs.append(value)
                 return value
 
@@ -255,7 +257,8 @@ async def test_no_card_number_or_cvc_anywhere_and_vault_keys_hold(
         settings=ProjectSettings(auto_confirm=True),
     )
     client = SignedClient(server.base_url, project)
-    seen = Seen()
+    assert server.proc is not None
+    seen = Seen({str(pid) for pid in tree(server.proc.pid)})  # log lines carry the pid
     try:
         sessions = await api_flows(client, seen)
         await widget_flows(server, client, seen)
