@@ -10,6 +10,7 @@ ciphertexts decrypt with the configured key and with no other; every key file is
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import stat
@@ -47,22 +48,28 @@ CARDS = [
     "4111111111111111",
     "5105105105105100",
 ]
-# Four-digit numbers a run prints by design, so a CVC equal to one would be a false leak:
-# a card's last4, amounts and balances (all multiples of 10), years, and every four-digit
-# number in kassa's own source (the card field's "1234 5678 9012 3456" placeholder, the
-# widget script's BIN ranges, …).
-_SOURCE = Path(kassa.__file__).resolve().parent
-RESERVED_CVCS = (
-    {number[-4:] for number in CARDS}
-    | {f"{n}" for n in range(1000, 10_000, 10)}
-    | {f"{year}" for year in range(1900, 2101)}
-    | {
-        found
-        for path in _SOURCE.rglob("*")
-        if path.suffix in {".py", ".html", ".js", ".css", ".json", ".txt"}
-        for found in re.findall(r"(?<!\d)\d{4}(?!\d)", path.read_text("utf-8", "replace"))
-    }
-)
+
+
+@functools.cache
+def reserved_cvcs() -> frozenset[str]:
+    """Four-digit numbers a run prints by design: a CVC equal to one would be a false leak.
+
+    A card's last4, amounts and balances (all multiples of 10), years, and every four-digit
+    number in kassa's own source (the card field's "1234 5678 9012 3456" placeholder, the
+    widget script's BIN ranges, …). Read once, when the first ``Seen`` is made.
+    """
+    source = Path(kassa.__file__).resolve().parent
+    return frozenset(
+        {number[-4:] for number in CARDS}
+        | {f"{n}" for n in range(1000, 10_000, 10)}
+        | {f"{year}" for year in range(1900, 2101)}
+        | {
+            found
+            for path in source.rglob("*")
+            if path.suffix in {".py", ".html", ".js", ".css", ".json", ".txt"}
+            for found in re.findall(r"(?<!\d)\d{4}(?!\d)", path.read_text("utf-8", "replace"))
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +114,12 @@ class Seen:
         self.texts: list[str] = []
         self.cvcs: list[str] = []
         self.flows = 0
-        self.reserved = RESERVED_CVCS | reserved
+        self.reserved = reserved_cvcs() | reserved
 
     def cvc(self) -> str:
         """A CVC not used before that nothing else in a run can print as a whole number.
 
-        Four digits, none of: a card's ``last4`` (shown by design), a multiple of 10 (every
-        amount and balance of the run is one), a year (timestamps).
+        Four digits, none of ``reserved`` (``reserved_cvcs`` and the server's pids).
         """
         while True:
             value = f"{secrets.randbelow(9000) + 1000}"
